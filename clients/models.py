@@ -1,0 +1,106 @@
+"""Registered applications, their consumer keys and the scope registry."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from tokens.protocol.errors import InvalidScope
+from tokens.protocol.scopes import is_scope_token, parse_scope
+
+
+def validate_scope_name(value: str) -> None:
+    if not is_scope_token(value):
+        raise ValidationError("A scope name is printable ASCII without spaces, quotes or backslashes.")
+
+
+class Scope(models.Model):
+    """A scope name applications may choose from, with what it grants."""
+
+    name = models.CharField(max_length=100, unique=True, validators=[validate_scope_name])
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TokenFormat(models.TextChoices):
+    DEFAULT = "", "Server default"
+    JWT = "jwt", "JWT (RFC 9068)"
+    OPAQUE = "opaque", "Opaque"
+
+
+class Application(models.Model):
+    """A registered client application: what it may ask for and how its tokens look.
+
+    Scopes are kept as space-delimited strings rather than a many-to-many table so that the
+    token endpoint reads everything it needs in the one query that finds the consumer key.
+    """
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="applications"
+    )
+    scopes = models.CharField("allowed scopes", max_length=1000, blank=True)
+    default_scopes = models.CharField(max_length=1000, blank=True)
+    client_credentials_enabled = models.BooleanField("client credentials grant", default=True)
+    token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True, default="")
+    token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty for the server default."
+    )
+    is_active = models.BooleanField("active", default=True)
+    is_resource_server = models.BooleanField(
+        "resource server", default=False, help_text="May call the introspection endpoint."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def allowed_scope_set(self) -> frozenset[str]:
+        return parse_scope(self.scopes)
+
+    @property
+    def default_scope_set(self) -> frozenset[str]:
+        return parse_scope(self.default_scopes)
+
+    def clean(self) -> None:
+        try:
+            allowed, default = self.allowed_scope_set, self.default_scope_set
+        except InvalidScope:
+            raise ValidationError({"scopes": "Scopes are space-separated scope names."}) from None
+        if not default <= allowed:
+            raise ValidationError({"default_scopes": "Default scopes must be among the allowed scopes."})
+
+
+class Environment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", "Sandbox"
+
+
+class KeyPair(models.Model):
+    """The consumer key (``client_id``) and secret of one application in one environment."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="key_pairs")
+    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
+    client_id = models.CharField("consumer key", max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    secret_updated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["application", "environment"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "environment"], name="one_key_pair_per_environment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} ({self.environment})"

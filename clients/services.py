@@ -1,0 +1,114 @@
+"""Applications and their keys: registering, generating keys, authenticating clients."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from tokens.protocol.client_auth import ClientCredentials
+from tokens.protocol.errors import InvalidClient
+from tokens.protocol.grants import RegisteredClient
+from tokens.protocol.scopes import format_scope, parse_scope
+
+from .models import Application, Environment, KeyPair, Scope
+from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKeys:
+    """A consumer key with its secret in clear: handed to the developer once, never stored."""
+
+    client_id: str
+    client_secret: str
+    environment: str
+
+    def __repr__(self) -> str:
+        return f"IssuedKeys(client_id={self.client_id!r}, environment={self.environment!r})"
+
+
+@transaction.atomic
+def create_application(
+    *,
+    name: str,
+    scopes: str = "",
+    default_scopes: str | None = None,
+    token_format: str = "",
+    token_lifetime: int | None = None,
+    is_resource_server: bool = False,
+    owner: AbstractBaseUser | None = None,
+    description: str = "",
+) -> Application:
+    """Register an application; its scopes join the scope registry if they are new there."""
+    allowed = parse_scope(scopes)
+    default = allowed if default_scopes is None else parse_scope(default_scopes)
+    application = Application(
+        name=name,
+        description=description,
+        owner=owner,
+        scopes=format_scope(allowed),
+        default_scopes=format_scope(default),
+        token_format=token_format,
+        token_lifetime=token_lifetime,
+        is_resource_server=is_resource_server,
+    )
+    application.full_clean()
+    application.save()
+    for scope in allowed:
+        Scope.objects.get_or_create(name=scope)
+    return application
+
+
+@transaction.atomic
+def generate_keys(*, application: Application, environment: str = Environment.PRODUCTION) -> IssuedKeys:
+    """Create the consumer key and secret of one environment; the secret is returned once."""
+    secret = generate_client_secret()
+    key_pair = KeyPair.objects.create(
+        application=application,
+        environment=environment,
+        client_id=generate_client_id(),
+        secret_hash=hash_client_secret(secret),
+    )
+    return IssuedKeys(key_pair.client_id, secret, environment)
+
+
+@transaction.atomic
+def regenerate_secret(*, key_pair: KeyPair) -> IssuedKeys:
+    """Replace a key pair's secret; the old one stops working at once."""
+    secret = generate_client_secret()
+    key_pair.secret_hash = hash_client_secret(secret)
+    key_pair.secret_updated_at = timezone.now()
+    key_pair.save(update_fields=["secret_hash", "secret_updated_at"])
+    return IssuedKeys(key_pair.client_id, secret, key_pair.environment)
+
+
+def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
+    """Find the key pair, with its application, that the credentials prove (one query).
+
+    An unknown client, a wrong secret and a disabled application look the same to the caller.
+    """
+    client_id = credentials.client_id
+    # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
+    plausible = len(client_id) <= 64 and "\x00" not in client_id
+    try:
+        key_pair = KeyPair.objects.select_related("application").get(client_id=client_id) if plausible else None
+    except KeyPair.DoesNotExist:
+        key_pair = None
+    stored_hash = key_pair.secret_hash if key_pair else None
+    if not check_client_secret(credentials.client_secret, stored_hash) or not key_pair.application.is_active:
+        raise InvalidClient()
+    return key_pair
+
+
+def describe_client(key_pair: KeyPair) -> RegisteredClient:
+    """Hand the grant what it needs to know of an authenticated client."""
+    application = key_pair.application
+    return RegisteredClient(
+        client_id=key_pair.client_id,
+        environment=key_pair.environment,
+        allowed_scopes=application.allowed_scope_set,
+        default_scopes=application.default_scope_set,
+        client_credentials_enabled=application.client_credentials_enabled,
+        token_format=application.token_format,
+        lifetime=application.token_lifetime,
+    )

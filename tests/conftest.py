@@ -1,0 +1,64 @@
+"""Factories as fixtures, shared by every test package."""
+
+import base64
+from urllib.parse import quote_plus, urlencode
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from clients.services import IssuedKeys, create_application, generate_keys
+from tokens.keystore import key_store
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Each test starts with no cached keys or counters (the database is rolled back too)."""
+    key_store.invalidate()
+    cache.clear()
+    yield
+    key_store.invalidate()
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_application(db):
+    def make(name: str = "billing", *, scopes: str = "read write", default_scopes: str | None = "read", **fields):
+        return create_application(name=name, scopes=scopes, default_scopes=default_scopes, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_keys(db, make_application):
+    """Register an application (or use the one given) and return its production keys."""
+
+    def make(application=None, *, environment: str = "production", **fields) -> IssuedKeys:
+        return generate_keys(application=application or make_application(**fields), environment=environment)
+
+    return make
+
+
+def basic_auth(client_id: str, client_secret: str) -> str:
+    """The ``Authorization`` value of RFC 6749 §2.3.1: form-urlencode both, then base64."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+@pytest.fixture
+def request_token(api_client):
+    """POST /oauth/token with Basic credentials (or none) and form fields."""
+
+    def request(keys: IssuedKeys | None = None, path: str = "/oauth/token", **fields):
+        fields.setdefault("grant_type", "client_credentials")
+        headers = {"HTTP_AUTHORIZATION": basic_auth(keys.client_id, keys.client_secret)} if keys else {}
+        extra = fields.pop("headers", {})
+        body = urlencode(fields, doseq=True)
+        return api_client.post(path, body, content_type="application/x-www-form-urlencoded", **headers, **extra)
+
+    return request

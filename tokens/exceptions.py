@@ -1,0 +1,48 @@
+"""The one place where an ``OAuthError`` (or a DRF error on an OAuth view) becomes a response."""
+
+import logging
+
+from django.db import DatabaseError
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from .protocol.errors import (
+    InvalidRequest,
+    MethodNotAllowed,
+    OAuthError,
+    RequestTooLarge,
+    TemporarilyUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def as_oauth_error(exc: Exception, allowed_methods: list[str]) -> OAuthError | None:
+    """Translate what DRF or the database raise into the OAuth error a client should see."""
+    if isinstance(exc, OAuthError):
+        return exc
+    if isinstance(exc, drf.MethodNotAllowed):
+        allowed = ", ".join(method for method in allowed_methods if method != "OPTIONS")
+        return MethodNotAllowed(str(exc.detail), allowed=allowed)
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
+    if isinstance(exc, drf.ParseError):
+        return InvalidRequest("The request body could not be parsed.")
+    if isinstance(exc, drf.APIException) and exc.status_code == 413:
+        return RequestTooLarge()
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error while answering an OAuth request")
+        return TemporarilyUnavailable()
+    return None
+
+
+def handle_exception(exc: Exception, context: dict) -> Response | None:
+    """DRF's exception handler: render OAuth errors in the negotiated format (RFC 6749 §5.2)."""
+    view = context.get("view")
+    error = as_oauth_error(exc, getattr(view, "allowed_methods", ["POST"]))
+    if error is None:
+        return None
+    response = Response(error.as_dict(), status=error.status_code)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

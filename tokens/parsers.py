@@ -1,0 +1,71 @@
+"""Bounded body parsers that keep repeated parameters visible (RFC 6749 §3.2 forbids them)."""
+
+import json
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from rest_framework.parsers import BaseParser
+
+from .protocol.errors import InvalidRequest, RequestTooLarge
+
+
+def read_bounded(stream, parser_context) -> bytes:
+    """Read the body, refusing with 413 anything over ``OAUTH_MAX_REQUEST_BYTES``."""
+    limit = settings.OAUTH_MAX_REQUEST_BYTES
+    request = parser_context["request"]
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge()
+    body = stream.read(limit + 1) if stream is not None else b""
+    if len(body) > limit:
+        raise RequestTooLarge()
+    return body
+
+
+class FormParser(BaseParser):
+    """``application/x-www-form-urlencoded`` (RFC 6749 §4.4.2) into a list of pairs."""
+
+    media_type = "application/x-www-form-urlencoded"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> list[tuple[str, str]]:
+        body = read_bounded(stream, parser_context)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("The request body is not UTF-8.") from None
+        try:
+            return parse_qsl(text, keep_blank_values=True, max_num_fields=100)
+        except ValueError:
+            raise InvalidRequest("The request has too many parameters.") from None
+
+
+class JSONParser(BaseParser):
+    """A JSON object of string (or number) values into a list of pairs."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> list[tuple[str, str]]:
+        body = read_bounded(stream, parser_context)
+        try:
+            pairs = json.loads(body or b"{}", object_pairs_hook=_keep_pairs)
+        except (ValueError, RecursionError):
+            raise InvalidRequest("The request body is not valid JSON.") from None
+        if not isinstance(pairs, _Pairs):
+            raise InvalidRequest("The JSON body must be an object.")
+        return [(name, _as_text(name, value)) for name, value in pairs]
+
+
+class _Pairs(list):
+    """The pairs of one JSON object, duplicates kept."""
+
+
+def _keep_pairs(pairs: list[tuple[str, object]]) -> _Pairs:
+    return _Pairs(pairs)
+
+
+def _as_text(name: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidRequest(f"The parameter {name!r} must be a string.")

@@ -1,0 +1,59 @@
+"""Client credentials from HTTP Basic or the request body (RFC 6749 §2.3.1)."""
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from .errors import InvalidClient, InvalidRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str
+    method: str  # "client_secret_basic" or "client_secret_post" (RFC 8414 names)
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials(client_id={self.client_id!r}, method={self.method!r})"
+
+
+def parse_basic_authorization(header: str) -> tuple[str, str]:
+    """Decode ``Basic base64(urlencode(id):urlencode(secret))`` (§2.3.1, RFC 7617).
+
+    The id and secret are form-urlencoded before base64, so both are decoded after splitting.
+    """
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        raise InvalidClient("The Authorization header is not HTTP Basic credentials.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise InvalidClient("The Basic credentials are not valid base64 of UTF-8 text.") from None
+    client_id, colon, client_secret = decoded.partition(":")
+    if not colon:
+        raise InvalidClient("The Basic credentials lack the ':' separator.")
+    return unquote_plus(client_id), unquote_plus(client_secret)
+
+
+def read_client_credentials(
+    *, authorization: str | None, params: Mapping[str, str]
+) -> ClientCredentials:
+    """Take the client's credentials from exactly one place: Basic or the body (§2.3.1).
+
+    Using two methods at once is invalid_request (§2.3); none at all is invalid_client. A body
+    ``client_id`` that repeats the Basic one is not a second method (some libraries send both).
+    """
+    if authorization:
+        client_id, client_secret = parse_basic_authorization(authorization)
+        if "client_secret" in params or params.get("client_id", client_id) != client_id:
+            raise InvalidRequest("Use one client authentication method, not two.")
+        method = "client_secret_basic"
+    else:
+        client_id = params.get("client_id", "")
+        client_secret = params.get("client_secret", "")
+        method = "client_secret_post"
+    if not client_id or not client_secret:
+        raise InvalidClient("Client authentication is required.")
+    return ClientCredentials(client_id, client_secret, method)

@@ -1,0 +1,117 @@
+"""The two access token formats behind one small protocol: opaque and JWT (RFC 9068)."""
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol
+
+import jwt
+
+from .keys import SigningKeyMaterial
+
+JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "client_id", "jti")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """The RFC 9068 §2.2 claims of an access token, plus the key's environment."""
+
+    iss: str
+    sub: str
+    client_id: str
+    aud: str
+    iat: int
+    exp: int
+    jti: str
+    scope: str
+    env: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AccessTokenFormat(Protocol):
+    name: ClassVar[str]
+
+    def mint(self, claims: TokenClaims) -> str:
+        """Turn claims into the string the client receives."""
+        ...
+
+
+class OpaqueFormat:
+    """A random reference token: 256 bits from ``secrets``, stored only as its hash."""
+
+    name: ClassVar[str] = "opaque"
+
+    def mint(self, claims: TokenClaims) -> str:
+        return secrets.token_urlsafe(32)
+
+
+class JWTFormat:
+    """A self-contained token signed with the active key (RFC 9068)."""
+
+    name: ClassVar[str] = "jwt"
+
+    def __init__(self, key: SigningKeyMaterial) -> None:
+        self.key = key
+
+    def mint(self, claims: TokenClaims) -> str:
+        return jwt.encode(
+            claims.as_dict(),
+            self.key.private_key,
+            algorithm=self.key.algorithm,
+            headers={"typ": JWT_TYPE, "kid": self.key.kid},
+        )
+
+
+def new_jti() -> str:
+    """Make a unique token identifier (RFC 7519 §4.1.7)."""
+    return secrets.token_urlsafe(16)
+
+
+def hash_token(token: str) -> str:
+    """The one way a token is turned into what the database stores: its SHA-256 hex digest."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def looks_like_jwt(token: str) -> bool:
+    """Tell a JWS compact serialization (three dot-separated parts) from an opaque token."""
+    return token.count(".") == 2
+
+
+def decode_jwt(
+    token: str,
+    *,
+    find_key: Callable[[str], SigningKeyMaterial | None],
+    issuer: str,
+    audience: str,
+    algorithms: list[str],
+    now: int,
+) -> dict[str, Any]:
+    """Verify an RFC 9068 access token and return its claims, or raise ``jwt.InvalidTokenError``.
+
+    The accepted algorithms come from the caller's settings, never from the token (RFC 8725
+    §3.1); the header's ``kid`` only chooses among our own published keys.
+    """
+    header = jwt.get_unverified_header(token)
+    if header.get("typ", "").lower() not in (JWT_TYPE, f"application/{JWT_TYPE}"):
+        raise jwt.InvalidTokenError("not an access token (typ)")
+    kid = header.get("kid")
+    key = find_key(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise jwt.InvalidTokenError("unknown signing key")
+    if header.get("alg") != key.algorithm or key.algorithm not in algorithms:
+        raise jwt.InvalidTokenError("algorithm not allowed")
+    claims = jwt.decode(
+        token,
+        key.public_key,
+        algorithms=[key.algorithm],
+        issuer=issuer,
+        audience=audience,
+        options={"require": list(REQUIRED_CLAIMS), "verify_iat": False, "verify_exp": False},
+    )
+    if not isinstance(claims["exp"], int) or claims["exp"] <= now:
+        raise jwt.ExpiredSignatureError("token has expired")
+    return claims

@@ -1,0 +1,105 @@
+"""Where the OAuth protocol meets the database and the settings."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from clients.models import Scope
+from clients.services import authenticate_client, describe_client
+
+from .keystore import key_store
+from .models import AccessToken
+from .protocol.client_auth import read_client_credentials
+from .protocol.formats import AccessTokenFormat, JWTFormat, OpaqueFormat, TokenClaims, hash_token, new_jti
+from .protocol.grants import (
+    CLIENT_CREDENTIALS,
+    TokenPolicy,
+    TokenResponse,
+    build_token_response,
+    grant_client_credentials,
+    read_token_request,
+)
+from .protocol.keys import SUPPORTED_ALGORITHMS, build_jwks
+from .protocol.scopes import format_scope
+
+
+def token_policy() -> TokenPolicy:
+    """Freeze the server-wide token rules from the current settings."""
+    return TokenPolicy(
+        default_lifetime=settings.OAUTH_ACCESS_TOKEN_LIFETIME,
+        max_lifetime=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME,
+        default_token_format=settings.OAUTH_DEFAULT_TOKEN_FORMAT,
+        client_credentials_enabled=settings.OAUTH_CLIENT_CREDENTIALS_ENABLED,
+    )
+
+
+def issue_token(
+    *, params: Mapping[str, str], authorization: str | None, now: datetime | None = None
+) -> TokenResponse:
+    """Answer a token request with the client credentials grant (RFC 6749 §4.4).
+
+    Two queries: the key pair with its application, and the insert of the token record.
+    """
+    policy = token_policy()
+    request = read_token_request(params, policy)
+    credentials = read_client_credentials(authorization=authorization, params=params)
+    key_pair = authenticate_client(credentials=credentials)
+    grant = grant_client_credentials(request, describe_client(key_pair), policy)
+
+    issued_at = int((now or timezone.now()).timestamp())
+    claims = TokenClaims(
+        iss=settings.OAUTH_ISSUER,
+        sub=key_pair.client_id,
+        client_id=key_pair.client_id,
+        aud=settings.OAUTH_AUDIENCE,
+        iat=issued_at,
+        exp=issued_at + grant.lifetime,
+        jti=new_jti(),
+        scope=format_scope(grant.scope),
+        env=key_pair.environment,
+    )
+    token_format: AccessTokenFormat = (
+        JWTFormat(key_store.active_key()) if grant.token_format == JWTFormat.name else OpaqueFormat()
+    )
+    access_token = token_format.mint(claims)
+    AccessToken.objects.create(
+        application_id=key_pair.application_id,
+        key_pair=key_pair,
+        client_id=key_pair.client_id,
+        environment=key_pair.environment,
+        scope=claims.scope,
+        token_format=token_format.name,
+        jti=claims.jti,
+        token_hash=hash_token(access_token) if token_format.name == OpaqueFormat.name else None,
+        issued_at=datetime.fromtimestamp(claims.iat, UTC),
+        expires_at=datetime.fromtimestamp(claims.exp, UTC),
+    )
+    return build_token_response(access_token, grant)
+
+
+def published_jwks() -> dict[str, Any]:
+    """The JWK Set of every key whose tokens may still be valid (RFC 7517 §5)."""
+    return build_jwks(key_store.published_keys())
+
+
+def server_metadata() -> dict[str, Any]:
+    """The authorization server metadata document (RFC 8414 §2)."""
+    issuer = settings.OAUTH_ISSUER
+    auth_methods = ["client_secret_basic", "client_secret_post"]
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "grant_types_supported": [CLIENT_CREDENTIALS],
+        "response_types_supported": [],
+        "scopes_supported": list(Scope.objects.values_list("name", flat=True)),
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "access_token_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
+    }
