@@ -22,8 +22,7 @@ def as_oauth_error(exc: Exception, allowed_methods: list[str]) -> OAuthError | N
     if isinstance(exc, OAuthError):
         return exc
     if isinstance(exc, drf.MethodNotAllowed):
-        allowed = ", ".join(method for method in allowed_methods if method != "OPTIONS")
-        return MethodNotAllowed(str(exc.detail), allowed=allowed)
+        return MethodNotAllowed(str(exc.detail), allowed=", ".join(allowed_methods))
     if isinstance(exc, drf.UnsupportedMediaType):
         return InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
     if isinstance(exc, drf.ParseError):

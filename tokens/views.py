@@ -31,7 +31,7 @@ class OAuthEndpoint(APIView):
     content_negotiation_class = OAuthContentNegotiation
     authentication_classes: list = []
     permission_classes: list = []
-    http_method_names = ["post", "options"]
+    http_method_names = ["post"]
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -89,7 +89,7 @@ def read_token_request(params: Mapping[str, str], policy: TokenPolicy) -> TokenR
 def _read_validity_period(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or int(value) < 1:
+    if not value.isascii() or not value.isdigit() or not value.strip("0"):
         raise InvalidRequest("validity_period must be a whole number of seconds, at least 1.")
     # Longer periods are capped later; don't let a 5,000-digit number reach int().
     return int(value) if len(value) <= 12 else 10**12

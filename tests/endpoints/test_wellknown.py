@@ -1,0 +1,91 @@
+"""RFC 8414 metadata, RFC 7517 JWKS, key rotation, and /healthz."""
+
+import jwt
+import pytest
+from django.utils import timezone
+
+from tokens.keystore import key_store, rotate_signing_key
+from tokens.models import SigningKey
+
+
+def test_metadata_names_our_endpoints(api_client, settings, make_application):
+    make_application(scopes="read write")
+    settings.OAUTH_ISSUER = "https://auth.example.com"
+    body = api_client.get("/.well-known/oauth-authorization-server").json()
+    assert body["issuer"] == "https://auth.example.com"
+    assert body["token_endpoint"] == "https://auth.example.com/oauth/token"
+    assert body["jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
+    assert body["introspection_endpoint"] == "https://auth.example.com/oauth/introspect"
+    assert body["revocation_endpoint"] == "https://auth.example.com/oauth/revoke"
+    assert body["grant_types_supported"] == ["client_credentials"]
+    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    assert body["scopes_supported"] == ["read", "write"]
+
+
+def test_jwks_is_made_on_first_use_and_public_only(api_client, db):
+    response = api_client.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    keys = response.json()["keys"]
+    assert len(keys) == 1
+    assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and "d" not in keys[0]
+    assert SigningKey.objects.get().kid == keys[0]["kid"]
+
+
+def test_issued_jwt_verifies_against_the_jwks(api_client, make_keys, request_token, settings):
+    token = request_token(make_keys()).json()["access_token"]
+    jwks = jwt.PyJWKSet.from_dict(api_client.get("/.well-known/jwks.json").json())
+    key = jwks[jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=settings.OAUTH_AUDIENCE, issuer=settings.OAUTH_ISSUER)
+    assert claims["scope"] == "read"
+
+
+@pytest.mark.parametrize("algorithm, kty", [("ES256", "EC"), ("EdDSA", "OKP")])
+def test_algorithm_setting_switches_the_signing_key(api_client, make_keys, request_token, settings, algorithm, kty):
+    settings.OAUTH_JWT_ALGORITHM = algorithm
+    token = request_token(make_keys()).json()["access_token"]
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == algorithm
+    jwk = next(k for k in api_client.get("/.well-known/jwks.json").json()["keys"] if k["kid"] == header["kid"])
+    assert jwk["kty"] == kty
+    claims = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=[algorithm], audience=settings.OAUTH_AUDIENCE)
+    assert claims["client_id"]
+
+
+def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(api_client, make_keys, request_token):
+    keys = make_keys()
+    old_kid = jwt.get_unverified_header(request_token(keys).json()["access_token"])["kid"]
+    new_key = rotate_signing_key()
+    new_kid = jwt.get_unverified_header(request_token(keys).json()["access_token"])["kid"]
+    assert new_kid == new_key.kid != old_kid
+    published = {k["kid"] for k in api_client.get("/.well-known/jwks.json").json()["keys"]}
+    assert published == {old_kid, new_kid}
+
+
+def test_retired_key_leaves_the_jwks_after_the_longest_token_lifetime(api_client, db, settings):
+    old = rotate_signing_key()
+    rotate_signing_key()
+    SigningKey.objects.filter(pk=old.pk).update(
+        retired_at=timezone.now() - timezone.timedelta(seconds=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME + 1)
+    )
+    key_store.invalidate()
+    published = {k["kid"] for k in api_client.get("/.well-known/jwks.json").json()["keys"]}
+    assert old.kid not in published and len(published) == 1
+
+
+def test_healthz_answers_ok_when_the_database_does(api_client, db):
+    response = api_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_does_not(api_client, db, monkeypatch):
+    from django.db import DatabaseError, connection
+
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", broken_cursor)
+        response = api_client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"

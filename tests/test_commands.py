@@ -1,0 +1,78 @@
+"""Management commands of CONTRACT.md: createclient, rotatekeys, and make run's createdemo."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from clients.models import Application, KeyPair, Scope
+from clients.secrets import hash_client_secret
+from clients.services import IssuedKeys
+from tokens.models import SigningKey
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_createclient_prints_one_json_line_with_working_keys(db, request_token):
+    output = run("createclient", "billing", "--scopes", "read write", "--default-scopes", "read",
+                 "--token-format", "opaque", "--lifetime", "600", "--resource-server")
+    assert output.count("\n") == 1
+    data = json.loads(output)
+    application = Application.objects.get(name="billing")
+    assert (application.scopes, application.default_scopes) == ("read write", "read")
+    assert application.token_format == "opaque" and application.token_lifetime == 600
+    assert application.is_resource_server
+    key_pair = KeyPair.objects.get(client_id=data["client_id"])
+    assert key_pair.secret_hash == hash_client_secret(data["client_secret"])
+    assert set(Scope.objects.values_list("name", flat=True)) == {"read", "write"}
+    response = request_token(IssuedKeys(data["client_id"], data["client_secret"], "production"))
+    assert response.json()["expires_in"] == 600
+
+
+def test_createclient_with_owner(db):
+    user = get_user_model().objects.create_user("ada")
+    data = json.loads(run("createclient", "mine", "--owner", "ada"))
+    assert KeyPair.objects.get(client_id=data["client_id"]).application.owner == user
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--owner", "nobody"], "No user named"),
+        (["--scopes", "read", "--default-scopes", "write"], "Default scopes"),
+        (["--scopes", 'bad"scope'], "malformed"),
+        (["--lifetime", "0"], "at least 1"),
+    ],
+)
+def test_createclient_refuses_bad_input_and_saves_nothing(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("createclient", "x", *args)
+    assert not Application.objects.exists()
+
+
+def test_rotatekeys_makes_a_new_active_key_and_keeps_the_old(db):
+    run("rotatekeys")
+    first = SigningKey.objects.get()
+    output = run("rotatekeys", "--algorithm", "ES256")
+    assert "ES256" in output
+    first.refresh_from_db()
+    assert first.retired_at is not None
+    assert SigningKey.objects.filter(retired_at__isnull=True, algorithm="ES256").count() == 1
+    assert "PRIVATE" not in output
+
+
+def test_createdemo_registers_demo_once_and_prints_a_curl_command(db, request_token):
+    output = run("createdemo")
+    application = Application.objects.get()
+    assert application.name == "demo" and application.scopes == "read"
+    key_pair = application.key_pairs.get()
+    assert f"client_id:     {key_pair.client_id}" in output
+    assert "curl -s -u" in output and "/oauth/token" in output
+    assert run("createdemo") == ""
+    assert Application.objects.count() == 1
