@@ -82,6 +82,7 @@ def issue_token(
 
 def published_jwks() -> dict[str, Any]:
     """The JWK Set of every key whose tokens may still be valid (RFC 7517 §5)."""
+    key_store.active_key()  # a fresh install publishes its first key before issuing anything
     return build_jwks(key_store.published_keys())
 
 
