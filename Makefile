@@ -22,7 +22,7 @@ migrate: $(VENV)
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py createdemo
-	$(VENV)/bin/gunicorn oauthserver.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+	$(VENV)/bin/gunicorn oauthserver.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --no-control-socket
 
 test: $(VENV)
 	$(PY) -m pytest
