@@ -6,10 +6,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from audit.context import current_address
+from audit.models import AuditAction
+from audit.services import record_event
 from tokens.protocol.client_auth import ClientCredentials
-from tokens.protocol.errors import InvalidClient
+from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.grants import RegisteredClient
 from tokens.protocol.scopes import format_scope, parse_scope
+from tokens.throttling import check_client_lockout, record_client_failure
 
 from .models import Application, Environment, KeyPair, Scope
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
@@ -56,6 +60,7 @@ def create_application(
     application.save()
     for scope in allowed:
         Scope.objects.get_or_create(name=scope)
+    record_event(AuditAction.APPLICATION_CREATED, application=application, details={"name": name})
     return application
 
 
@@ -69,6 +74,9 @@ def generate_keys(*, application: Application, environment: str = Environment.PR
         client_id=generate_client_id(),
         secret_hash=hash_client_secret(secret),
     )
+    record_event(
+        AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id, environment=environment
+    )
     return IssuedKeys(key_pair.client_id, secret, environment)
 
 
@@ -79,6 +87,12 @@ def regenerate_secret(*, key_pair: KeyPair) -> IssuedKeys:
     key_pair.secret_hash = hash_client_secret(secret)
     key_pair.secret_updated_at = timezone.now()
     key_pair.save(update_fields=["secret_hash", "secret_updated_at"])
+    record_event(
+        AuditAction.SECRET_REGENERATED,
+        application=key_pair.application,
+        client_id=key_pair.client_id,
+        environment=key_pair.environment,
+    )
     return IssuedKeys(key_pair.client_id, secret, key_pair.environment)
 
 
@@ -86,8 +100,17 @@ def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
     """Find the key pair, with its application, that the credentials prove (one query).
 
     An unknown client, a wrong secret and a disabled application look the same to the caller.
+    A client id or address with too many recent failures is refused (429) before any of that.
     """
     client_id = credentials.client_id
+    address = current_address()
+    try:
+        check_client_lockout(client_id=client_id, address=address)
+    except TooManyRequests:
+        record_event(
+            AuditAction.CLIENT_AUTH_FAILED, client_id=client_id, details={"reason": "locked_out"}, user=None, persist=False
+        )
+        raise
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
     try:
@@ -95,7 +118,14 @@ def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
     except KeyPair.DoesNotExist:
         key_pair = None
     stored_hash = key_pair.secret_hash if key_pair else None
-    if not check_client_secret(credentials.client_secret, stored_hash) or not key_pair.application.is_active:
+    secret_matches = check_client_secret(credentials.client_secret, stored_hash)
+    if not secret_matches or not key_pair.application.is_active:
+        reason = "unknown_client" if key_pair is None else "wrong_secret" if not secret_matches else "application_disabled"
+        record_client_failure(client_id=client_id, address=address)
+        application = key_pair.application if key_pair else None
+        record_event(
+            AuditAction.CLIENT_AUTH_FAILED, application=application, client_id=client_id, details={"reason": reason}, user=None
+        )
         raise InvalidClient()
     return key_pair
 

@@ -37,8 +37,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "clients",
     "tokens",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -48,8 +50,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "oauthserver.urls"
@@ -130,6 +134,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "tokens.exceptions.handle_exception",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OAuth 2.0 authorization server",
+    "DESCRIPTION": "Client credentials grant (RFC 6749 §4.4), introspection (RFC 7662), revocation (RFC 7009).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tokens.openapi.add_plain_views"],
 }
 
 # OAuth (names and defaults as in CONTRACT.md).
@@ -145,9 +157,66 @@ OAUTH_MAX_REQUEST_BYTES = env.int("OAUTH_MAX_REQUEST_BYTES", default=8192)
 # How long a process trusts its in-memory copy of the signing keys before re-reading them.
 OAUTH_KEY_CACHE_SECONDS = env.int("OAUTH_KEY_CACHE_SECONDS", default=30)
 
+# Abuse resistance (README "Security"). This many failed client authentications (or portal and
+# admin sign-ins) per client id or per source address within the window lock that client id or
+# address out for the window: 429 with Retry-After, the secret not even checked. 0 switches it off.
+OAUTH_LOCKOUT_THRESHOLD = env.int("OAUTH_LOCKOUT_THRESHOLD", default=10)
+OAUTH_LOCKOUT_WINDOW = env.int("OAUTH_LOCKOUT_WINDOW", default=300)
+# Tokens one client id may obtain per period, e.g. "100/minute"; empty (the default) means no limit.
+OAUTH_TOKEN_RATE_LIMIT = env.str("OAUTH_TOKEN_RATE_LIMIT", default="")
+# Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; by default none: REMOTE_ADDR.
+OAUTH_TRUSTED_PROXIES = env.list("OAUTH_TRUSTED_PROXIES", default=[])
+# false: token issuance is only logged (JSON on stdout), not stored as an audit row.
+OAUTH_AUDIT_TOKEN_ISSUANCE = env.bool("OAUTH_AUDIT_TOKEN_ISSUANCE", default=True)
+# Fernet keys (comma-separated, the first encrypts) for the signing keys at rest; derived from
+# SECRET_KEY when unset.
+OAUTH_KEY_ENCRYPTION_KEY = env.list("OAUTH_KEY_ENCRYPTION_KEY", default=[])
+
+# Forms outside the OAuth endpoints (portal, admin): Django refuses larger bodies before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+
+# HTTP hardening. nosniff, X-Frame-Options DENY, Referrer-Policy and the CSP are always on. Behind
+# TLS (an https OAUTH_ISSUER) and with DEBUG off, cookies are Secure, HSTS is sent and plain HTTP
+# is redirected; each can be set on its own. `make run` (http://127.0.0.1) keeps them off.
+_BEHIND_TLS = OAUTH_ISSUER.startswith("https://") and not DEBUG
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_BEHIND_TLS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_BEHIND_TLS)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_BEHIND_TLS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _BEHIND_TLS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_BEHIND_TLS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https, and only
+# if that proxy always sets (and strips any client-sent) X-Forwarded-Proto.
+if _proxy_ssl_header := env.tuple("SECURE_PROXY_SSL_HEADER", default=()):
+    SECURE_PROXY_SSL_HEADER = _proxy_ssl_header
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# django-csp: portal and admin pages load only our own scripts, styles and images; no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"message": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "audit": {"class": "audit.log.StdoutHandler", "formatter": "message"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Audit events: one JSON object per line on standard output (README "Security").
+    "loggers": {"oauthserver.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False}},
 }

@@ -15,6 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import record_event
+
 from .models import SigningKey
 from .protocol.keys import SigningKeyMaterial, generate_private_key_pem, load_signing_key, public_jwk
 
@@ -39,6 +42,7 @@ def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
     SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
     key = create_signing_key(algorithm=algorithm or settings.OAUTH_JWT_ALGORITHM)
     key_store.invalidate()
+    record_event(AuditAction.SIGNING_KEY_ROTATED, details={"kid": key.kid, "algorithm": key.algorithm})
     return key
 
 

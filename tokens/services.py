@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import record_event
 from clients.models import Scope
 from clients.services import authenticate_client, describe_client
 
@@ -24,6 +26,7 @@ from .protocol.grants import (
 )
 from .protocol.keys import SUPPORTED_ALGORITHMS, build_jwks
 from .protocol.scopes import format_scope
+from .throttling import throttle_token_issuance
 
 
 def token_policy() -> TokenPolicy:
@@ -41,13 +44,15 @@ def issue_token(
 ) -> TokenResponse:
     """Answer a token request with the client credentials grant (RFC 6749 §4.4).
 
-    Two queries: the key pair with its application, and the insert of the token record.
+    Two queries: the key pair with its application, and the insert of the token record; a third,
+    the audit row, unless ``OAUTH_AUDIT_TOKEN_ISSUANCE`` is off.
     """
     policy = token_policy()
     request = read_token_request(params, policy)
     credentials = read_client_credentials(authorization=authorization, params=params)
     key_pair = authenticate_client(credentials=credentials)
     grant = grant_client_credentials(request, describe_client(key_pair), policy)
+    throttle_token_issuance(client_id=key_pair.client_id)
 
     issued_at = int((now or timezone.now()).timestamp())
     claims = TokenClaims(
@@ -76,6 +81,15 @@ def issue_token(
         token_hash=hash_token(access_token) if token_format.name == OpaqueFormat.name else None,
         issued_at=datetime.fromtimestamp(claims.iat, UTC),
         expires_at=datetime.fromtimestamp(claims.exp, UTC),
+    )
+    record_event(
+        AuditAction.TOKEN_ISSUED,
+        application=key_pair.application,
+        client_id=key_pair.client_id,
+        environment=key_pair.environment,
+        details={"jti": claims.jti, "scope": claims.scope, "format": token_format.name},
+        user=None,
+        persist=settings.OAUTH_AUDIT_TOKEN_ISSUANCE,
     )
     return build_token_response(access_token, grant)
 

@@ -89,6 +89,27 @@ class TemporarilyUnavailable(OAuthError):
     default_description = "The server is temporarily unable to handle the request."
 
 
+class TooManyRequests(OAuthError):
+    """Too many failed authentications or tokens: 429 (RFC 6585 §4) with ``Retry-After``.
+
+    RFC 6749 defines no rate-limit code for the token endpoint; ``temporarily_unavailable`` is
+    the registered code (§4.1.2.1) that every client already reads as "try again later", while
+    ``slow_down`` (RFC 8628 §3.5) means "poll the device endpoint more slowly" and would mislead.
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 429
+    default_description = "Too many requests; try again later."
+
+    def __init__(self, description: str | None = None, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class BearerError(OAuthError):
     """RFC 6750 §3: errors of a protected resource, challenged with the Bearer scheme."""
 

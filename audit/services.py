@@ -1,0 +1,75 @@
+"""Recording audit events: one JSON line on standard output, and a row unless told not to."""
+
+import json
+import logging
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from clients.models import Application
+
+from .context import current_address, current_user
+from .models import AuditAction, AuditEvent
+
+logger = logging.getLogger("oauthserver.audit")
+
+_FROM_REQUEST: Any = object()
+_MAX_TEXT = 200  # anything an attacker sends (a client id, a username) is cut to this
+
+
+def record_event(
+    action: AuditAction,
+    *,
+    application: Application | None = None,
+    client_id: str = "",
+    environment: str = "",
+    details: dict[str, Any] | None = None,
+    user: Any = _FROM_REQUEST,
+    persist: bool = True,
+) -> AuditEvent | None:
+    """Log an event as one JSON line and, when persist, store it (a single INSERT).
+
+    The user and source address come from the current request unless given; pass ``user=None``
+    where a client, not a person, acts (the token path), which also spares a session lookup.
+    Callers pass identifiers only: never a secret, a secret hash or a token.
+    """
+    if user is _FROM_REQUEST:
+        user = current_user()
+    event = AuditEvent(
+        created_at=timezone.now(),
+        action=action,
+        user=user,
+        client_id=client_id[:64],
+        application=application,
+        environment=environment,
+        address=current_address()[:64],
+        details={name: _bounded(value) for name, value in (details or {}).items()},
+    )
+    logger.info(json.dumps(_log_fields(event), separators=(",", ":"), default=str))
+    if persist:
+        event.save(force_insert=True)
+        return event
+    return None
+
+
+def recent_events(application: Application, limit: int = 20) -> QuerySet[AuditEvent]:
+    """The latest events of one application, newest first (for its portal page)."""
+    return AuditEvent.objects.filter(application=application).select_related("user")[:limit]
+
+
+def _bounded(value: Any) -> Any:
+    return value[:_MAX_TEXT] if isinstance(value, str) else value
+
+
+def _log_fields(event: AuditEvent) -> dict[str, Any]:
+    fields = {
+        "event": event.action,
+        "at": event.created_at.isoformat(),
+        "user": event.user.get_username() if event.user else None,
+        "client_id": event.client_id or None,
+        "application_id": event.application_id,
+        "environment": event.environment or None,
+        "address": event.address or None,
+    }
+    return {**{name: value for name, value in fields.items() if value is not None}, **event.details}
