@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import record_event
 
+from .encryption import decrypt_private_key, encrypt_private_key
 from .models import SigningKey
 from .protocol.keys import SigningKeyMaterial, generate_private_key_pem, load_signing_key, public_jwk
 
@@ -29,7 +30,9 @@ def create_signing_key(*, algorithm: str) -> SigningKey:
     """Generate and store a new key pair for algorithm."""
     pem = generate_private_key_pem(algorithm)
     jwk = public_jwk(pem, algorithm)
-    return SigningKey.objects.create(kid=jwk["kid"], algorithm=algorithm, private_key=pem, public_jwk=jwk)
+    return SigningKey.objects.create(
+        kid=jwk["kid"], algorithm=algorithm, private_key=encrypt_private_key(pem), public_jwk=jwk
+    )
 
 
 @transaction.atomic
@@ -110,7 +113,9 @@ class KeyStore:
 
     @staticmethod
     def _load(row: SigningKey) -> SigningKeyMaterial:
-        return load_signing_key(kid=row.kid, algorithm=row.algorithm, private_pem=row.private_key, jwk=row.public_jwk)
+        return load_signing_key(
+            kid=row.kid, algorithm=row.algorithm, private_pem=decrypt_private_key(row.private_key), jwk=row.public_jwk
+        )
 
 
 key_store = KeyStore()

@@ -1,0 +1,122 @@
+"""The audit trail: an AuditEvent row and one JSON line on stdout per security-relevant event."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from audit.models import AuditAction, AuditEvent
+from audit.services import recent_events, record_event
+from clients.services import IssuedKeys, regenerate_secret
+from clients.models import Application, KeyPair
+from tokens.keystore import rotate_signing_key
+
+
+def audit_lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_issuing_a_token_records_client_env_scope_jti_and_address(make_keys, request_token, capsys):
+    keys = make_keys()
+    capsys.readouterr()
+    response = request_token(keys, scope="read write", headers={"REMOTE_ADDR": "192.0.2.10"})
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=AuditAction.TOKEN_ISSUED)
+    assert (event.client_id, event.environment, event.address) == (keys.client_id, "production", "192.0.2.10")
+    assert event.details["scope"] == "read write" and len(event.details["jti"]) >= 16
+    assert event.application.name == "billing" and event.user is None and event.actor == keys.client_id
+    [line] = [line for line in audit_lines(capsys) if line["event"] == "token_issued"]
+    assert line["jti"] == event.details["jti"] and line["address"] == "192.0.2.10"
+    assert response.json()["access_token"] not in json.dumps(line)
+
+
+def test_issuance_rows_can_be_switched_off_leaving_the_log_line(make_keys, request_token, settings, capsys):
+    settings.OAUTH_AUDIT_TOKEN_ISSUANCE = False
+    keys = make_keys()
+    capsys.readouterr()
+    assert request_token(keys).status_code == 200
+    assert not AuditEvent.objects.filter(action=AuditAction.TOKEN_ISSUED).exists()
+    assert [line["event"] for line in audit_lines(capsys)].count("token_issued") == 1
+
+
+def test_the_token_path_costs_at_most_three_queries_with_audit_on(make_keys, request_token, django_assert_max_num_queries):
+    keys = make_keys()
+    assert request_token(keys).status_code == 200  # warms the signing key
+    with django_assert_max_num_queries(3):
+        assert request_token(keys).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("presented", "reason"),
+    [("wrong", "wrong_secret"), ("unknown", "unknown_client"), ("disabled", "application_disabled")],
+)
+def test_failed_client_authentication_records_reason_and_address(make_keys, request_token, presented, reason):
+    keys = make_keys()
+    if presented == "wrong":
+        attempt = IssuedKeys(keys.client_id, "bad-secret", "production")
+    elif presented == "unknown":
+        attempt = IssuedKeys("x" * 300, "bad-secret", "production")
+    else:
+        Application.objects.update(is_active=False)
+        attempt = keys
+    assert request_token(attempt, headers={"REMOTE_ADDR": "198.51.100.1"}).status_code == 401
+    event = AuditEvent.objects.get(action=AuditAction.CLIENT_AUTH_FAILED)
+    assert event.details == {"reason": reason}
+    assert event.address == "198.51.100.1"
+    assert event.client_id == attempt.client_id[:64]  # as sent, cut to the column
+    assert "bad-secret" not in json.dumps(event.details) + event.client_id
+
+
+def test_key_management_is_recorded_with_the_acting_user(make_keys, capsys):
+    keys = make_keys()
+    key_pair = KeyPair.objects.get(client_id=keys.client_id)
+    regenerate_secret(key_pair=key_pair)
+    rotate_signing_key()
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == [
+        AuditAction.APPLICATION_CREATED,
+        AuditAction.SECRET_GENERATED,
+        AuditAction.SECRET_REGENERATED,
+        AuditAction.SIGNING_KEY_ROTATED,
+    ]
+    regenerated = AuditEvent.objects.get(action=AuditAction.SECRET_REGENERATED)
+    assert regenerated.client_id == keys.client_id and regenerated.actor == keys.client_id
+    assert keys.client_secret not in capsys.readouterr().out
+
+
+def test_record_event_names_the_signed_in_user_of_the_request(db, rf):
+    from audit.context import _current_request
+
+    user = get_user_model().objects.create_user("alice", password="pw-long-enough-1")
+    request = rf.post("/portal/", REMOTE_ADDR="192.0.2.99")
+    request.user = user
+    token = _current_request.set(request)
+    try:
+        event = record_event(AuditAction.APPLICATION_CHANGED, details={"fields": ["name"]})
+    finally:
+        _current_request.reset(token)
+    assert (event.user, event.address, event.actor) == (user, "192.0.2.99", "alice")
+
+
+def test_recent_events_are_the_applications_own_newest_first(make_keys, make_application):
+    mine, theirs = make_keys(), make_keys(make_application("theirs"))
+    application = KeyPair.objects.get(client_id=mine.client_id).application
+    events = list(recent_events(application, limit=5))
+    assert [event.action for event in events] == [AuditAction.SECRET_GENERATED, AuditAction.APPLICATION_CREATED]
+    assert all(event.application_id == application.id for event in events)
+    assert theirs.client_id not in {event.client_id for event in events}
+
+
+def test_the_admin_lists_events_with_filters_and_never_edits_them(make_keys, admin_client):
+    make_keys()
+    response = admin_client.get("/admin/audit/auditevent/?action__exact=secret_generated")
+    assert response.status_code == 200
+    assert b"Keys generated" in response.content and b"Application created</td>" not in response.content
+    assert b"By action" in response.content and b"By environment" in response.content
+    event = AuditEvent.objects.first()
+    assert admin_client.get("/admin/audit/auditevent/add/").status_code == 403
+    assert admin_client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    change = admin_client.post(f"/admin/audit/auditevent/{event.pk}/change/", {"action": "token_issued"})
+    assert change.status_code == 403
+    event.refresh_from_db()
+    assert event.action != "token_issued"

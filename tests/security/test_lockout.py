@@ -1,0 +1,155 @@
+"""Brute force: failed client authentications lock out the client id and the address (RFC 6749 §10.10).
+
+Threshold and window come from OAUTH_LOCKOUT_THRESHOLD / OAUTH_LOCKOUT_WINDOW; a locked caller
+gets 429 (RFC 6585 §4) with Retry-After and an RFC 6749 §5.2 body, without its secret checked.
+"""
+
+import pytest
+
+from audit.models import AuditAction, AuditEvent
+from clients.services import IssuedKeys
+from tokens import throttling
+
+
+@pytest.fixture(autouse=True)
+def small_threshold(settings):
+    settings.OAUTH_LOCKOUT_THRESHOLD = 3
+    settings.OAUTH_LOCKOUT_WINDOW = 60
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    now = [1_000_000.0]
+    monkeypatch.setattr(throttling, "clock", lambda: now[0])
+    return now
+
+
+def wrong_secret(keys: IssuedKeys) -> IssuedKeys:
+    return IssuedKeys(keys.client_id, "not-the-secret", keys.environment)
+
+
+def fail(request_token, keys, times, address="10.0.0.1"):
+    for _ in range(times):
+        response = request_token(wrong_secret(keys), headers={"REMOTE_ADDR": address})
+        assert response.status_code == 401, response.content
+
+
+def test_past_the_threshold_the_client_gets_429_with_retry_after(make_keys, request_token, frozen_clock):
+    keys = make_keys()
+    fail(request_token, keys, 3)
+    frozen_clock[0] += 15
+    response = request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"})
+    assert response.status_code == 429
+    assert response["Retry-After"] == "45"
+    assert response.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "Too many failed authentication attempts; try again later.",
+    }
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_429_body_follows_the_negotiated_format(make_keys, request_token):
+    keys = make_keys()
+    fail(request_token, keys, 3)
+    response = request_token(keys, format="xml", headers={"REMOTE_ADDR": "10.0.0.1"})
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("application/xml")
+    assert b"<oauth><error>temporarily_unavailable</error>" in response.content
+    response = request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1", "HTTP_ACCEPT": "application/x-www-form-urlencoded"})
+    assert response.content.startswith(b"error=temporarily_unavailable&error_description=")
+
+
+def test_a_locked_client_id_is_refused_without_checking_the_secret(make_keys, request_token, monkeypatch):
+    keys = make_keys()
+    fail(request_token, keys, 3)
+    checked = []
+    monkeypatch.setattr("clients.services.check_client_secret", lambda *args: checked.append(args) or True)
+    response = request_token(keys, headers={"REMOTE_ADDR": "10.9.9.9"})  # another address: the id is locked
+    assert response.status_code == 429
+    assert checked == []
+
+
+def test_other_clients_from_other_addresses_are_not_affected(make_keys, request_token, make_application):
+    locked, other = make_keys(), make_keys(make_application("other"))
+    fail(request_token, locked, 3, address="10.0.0.1")
+    assert request_token(other, headers={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+
+
+def test_failures_from_one_address_lock_that_address_for_every_client(make_keys, request_token, make_application):
+    keys = [make_keys(make_application(f"app{n}")) for n in range(4)]
+    for each in keys[:3]:  # one failure per client id: no id reaches the threshold
+        fail(request_token, each, 1, address="10.0.0.66")
+    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.66"}).status_code == 429
+    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.67"}).status_code == 200
+
+
+def test_unknown_client_ids_count_too(make_keys, request_token):
+    ghost = IssuedKeys("no-such-client", "whatever", "production")
+    fail(request_token, ghost, 3, address="10.0.0.5")
+    assert request_token(ghost, headers={"REMOTE_ADDR": "10.0.0.6"}).status_code == 429
+
+
+def test_a_correct_secret_works_again_once_the_lockout_ends(make_keys, request_token, frozen_clock):
+    keys = make_keys()
+    fail(request_token, keys, 3)
+    assert request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
+    frozen_clock[0] += 61
+    response = request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"})
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "Bearer"
+
+
+def test_the_count_starts_afresh_after_a_lockout(make_keys, request_token, frozen_clock):
+    keys = make_keys()
+    fail(request_token, keys, 3)
+    frozen_clock[0] += 61
+    fail(request_token, keys, 2)  # two failures in the new window: not locked yet
+    assert request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+
+
+def test_threshold_zero_switches_lockout_off(make_keys, request_token, settings):
+    settings.OAUTH_LOCKOUT_THRESHOLD = 0
+    keys = make_keys()
+    fail(request_token, keys, 5)
+    assert request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(make_keys, request_token, make_application):
+    keys = [make_keys(make_application(f"app{n}")) for n in range(4)]
+    for n, each in enumerate(keys[:3]):  # the attacker varies X-Forwarded-For: it is not believed
+        spoofed = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"203.0.113.{n}"}
+        assert request_token(wrong_secret(each), headers=spoofed).status_code == 401
+    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_keys, request_token, make_application, settings):
+    settings.OAUTH_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    keys = [make_keys(make_application(f"app{n}")) for n in range(4)]
+    via_proxy = {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    for each in keys[:3]:
+        assert request_token(wrong_secret(each), headers=via_proxy).status_code == 401
+    assert request_token(keys[3], headers=via_proxy).status_code == 429
+    # Another caller behind the same proxy is not locked out.
+    assert request_token(keys[3], headers={**via_proxy, "HTTP_X_FORWARDED_FOR": "198.51.100.8"}).status_code == 200
+    locked = AuditEvent.objects.filter(action=AuditAction.CLIENT_AUTH_FAILED).values_list("address", flat=True)
+    assert set(locked) == {"198.51.100.7"}
+
+
+def test_token_rate_limit_is_per_client_and_answers_429(make_keys, request_token, make_application, settings, frozen_clock):
+    settings.OAUTH_TOKEN_RATE_LIMIT = "2/minute"
+    frozen_clock[0] = 6_000_000.0 + 50  # 10 s before the minute ends
+    busy, quiet = make_keys(), make_keys(make_application("quiet"))
+    nat = {"REMOTE_ADDR": "192.0.2.1"}  # both behind one NAT address
+    assert [request_token(busy, headers=nat).status_code for _ in range(2)] == [200, 200]
+    response = request_token(busy, headers=nat)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "10"
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert request_token(quiet, headers=nat).status_code == 200
+    frozen_clock[0] += 10  # the next minute
+    assert request_token(busy, headers=nat).status_code == 200
+
+
+def test_token_rate_limit_is_off_by_default(make_keys, request_token):
+    keys = make_keys()
+    assert {request_token(keys).status_code for _ in range(12)} == {200}
