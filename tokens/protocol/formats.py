@@ -96,7 +96,8 @@ def decode_jwt(
     §3.1); the header's ``kid`` only chooses among our own published keys.
     """
     header = jwt.get_unverified_header(token)
-    if header.get("typ", "").lower() not in (JWT_TYPE, f"application/{JWT_TYPE}"):
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in (JWT_TYPE, f"application/{JWT_TYPE}"):
         raise jwt.InvalidTokenError("not an access token (typ)")
     kid = header.get("kid")
     key = find_key(kid) if isinstance(kid, str) else None

@@ -1,0 +1,169 @@
+"""Attacks on JWT verification (RFC 8725 §2, §3.1; RFC 9068 §4): every forged token is refused."""
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.utils import timezone
+
+from tokens.keystore import key_store, rotate_signing_key
+from tokens.models import SigningKey
+from tokens.protocol.formats import decode_jwt
+from tokens.protocol.keys import generate_private_key_pem, load_signing_key, public_jwk
+
+ISSUER, AUDIENCE, NOW = "https://as.example", "https://api.example", 1_700_000_000
+
+
+def make_key(algorithm="RS256"):
+    pem = generate_private_key_pem(algorithm)
+    jwk = public_jwk(pem, algorithm)
+    return load_signing_key(kid=jwk["kid"], algorithm=algorithm, private_pem=pem, jwk=jwk)
+
+
+KEY = make_key()
+
+
+def claims(**changes):
+    base = {"iss": ISSUER, "sub": "c1", "client_id": "c1", "aud": AUDIENCE, "iat": NOW, "exp": NOW + 600, "jti": "j1"}
+    base.update(changes)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+def sign(payload, key=KEY, headers=None):
+    header = {"typ": "at+jwt", "kid": key.kid, **(headers or {})}
+    return jwt.encode(payload, key.private_key, algorithm=key.algorithm, headers=header)
+
+
+def verify(token, keys=(KEY,), algorithms=("RS256",)):
+    by_kid = {key.kid: key for key in keys}
+    return decode_jwt(
+        token, find_key=by_kid.get, issuer=ISSUER, audience=AUDIENCE, algorithms=list(algorithms), now=NOW
+    )
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signing_input(header: dict, payload: dict) -> str:
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+
+
+def test_a_genuine_token_verifies():
+    assert verify(sign(claims()))["client_id"] == "c1"
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+def test_alg_none_is_refused(alg):
+    token = signing_input({"alg": alg, "typ": "at+jwt", "kid": KEY.kid}, claims()) + "."
+    with pytest.raises(jwt.InvalidTokenError):
+        verify(token)
+
+
+def test_hs256_signed_with_the_public_key_is_refused():
+    public_pem = KEY.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    unsigned = signing_input({"alg": "HS256", "typ": "at+jwt", "kid": KEY.kid}, claims())
+    signature = hmac.new(public_pem, unsigned.encode(), hashlib.sha256).digest()
+    with pytest.raises(jwt.InvalidTokenError, match="algorithm"):
+        verify(f"{unsigned}.{b64(signature)}", algorithms=("RS256", "HS256"))
+
+
+def test_a_token_signed_by_a_foreign_key_with_our_kid_is_refused():
+    token = sign(claims(), key=make_key(), headers={"kid": KEY.kid})
+    with pytest.raises(jwt.InvalidSignatureError):
+        verify(token)
+
+
+def test_an_algorithm_outside_the_allowed_list_is_refused_even_for_our_own_key():
+    es_key = make_key("ES256")
+    with pytest.raises(jwt.InvalidTokenError, match="algorithm"):
+        verify(sign(claims(), key=es_key), keys=(es_key,), algorithms=("RS256",))
+
+
+@pytest.mark.parametrize("missing", ["exp", "iat", "iss", "aud", "sub", "client_id", "jti"])
+def test_a_missing_required_claim_is_refused(missing):
+    with pytest.raises(jwt.MissingRequiredClaimError):
+        verify(sign(claims(**{missing: None})))
+
+
+@pytest.mark.parametrize(("name", "value"), [("iss", "https://evil.example"), ("aud", "https://other-api.example")])
+def test_a_wrong_issuer_or_audience_is_refused(name, value):
+    with pytest.raises((jwt.InvalidIssuerError, jwt.InvalidAudienceError)):
+        verify(sign(claims(**{name: value})))
+
+
+@pytest.mark.parametrize("exp", [NOW, NOW - 1, "9999999999", True])
+def test_an_expired_or_oddly_typed_exp_is_refused(exp):
+    with pytest.raises(jwt.InvalidTokenError):
+        verify(sign(claims(exp=exp)))
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", 7, ["at+jwt"]])
+def test_a_token_not_typed_as_an_access_token_is_refused(typ):
+    # PyJWT leaves typ out when given None.
+    header = {"kid": KEY.kid, "typ": typ}
+    token = jwt.api_jws.encode(json.dumps(claims()).encode(), KEY.private_key, algorithm="RS256", headers=header)
+    with pytest.raises(jwt.InvalidTokenError):
+        verify(token)
+
+
+@pytest.mark.parametrize("kid", [None, 42, ["x"]])
+def test_a_malformed_kid_is_refused(kid):
+    with pytest.raises(jwt.InvalidTokenError):
+        verify(sign(claims(), headers={"kid": kid}))
+
+
+def test_an_unknown_kid_is_refused():
+    with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):
+        verify(sign(claims(), headers={"kid": "no-such-kid"}))
+
+
+@pytest.mark.parametrize("garbage", ["", "a.b.c", "e30.e30.", "eyJhbGciOiJSUzI1NiJ9..", "....", "\x00.\x00.\x00"])
+def test_garbage_is_an_invalid_token_error_not_a_crash(garbage):
+    with pytest.raises(jwt.InvalidTokenError):
+        verify(garbage)
+
+
+def server_verify(token):
+    return decode_jwt(
+        token,
+        find_key=key_store.find,
+        issuer=settings.OAUTH_ISSUER,
+        audience=settings.OAUTH_AUDIENCE,
+        algorithms=[settings.OAUTH_JWT_ALGORITHM],
+        now=int(timezone.now().timestamp()),
+    )
+
+
+def test_an_unknown_kid_stays_unknown_after_the_key_store_refreshes(make_keys, request_token, monkeypatch):
+    token = request_token(make_keys()).json()["access_token"]
+    forged = sign(jwt.decode(token, options={"verify_signature": False}), key=make_key())
+    refreshes = []
+    original = key_store._refresh
+    monkeypatch.setattr(key_store, "_refresh", lambda: refreshes.append(1) or original())
+    monkeypatch.setattr("tokens.keystore._MISS_REFRESH_SECONDS", 0.0)
+    with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):
+        server_verify(forged)
+    assert refreshes  # the store looked again before refusing
+    assert server_verify(token)["jti"]
+
+
+def test_a_token_from_a_key_that_left_the_jwks_is_refused(make_keys, request_token, client):
+    token = request_token(make_keys()).json()["access_token"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    rotate_signing_key()
+    assert server_verify(token)["jti"]  # retired but still published: its tokens may be live
+    long_ago = timezone.now() - timedelta(seconds=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME + 1)
+    SigningKey.objects.filter(kid=kid).update(retired_at=long_ago)
+    key_store.invalidate()
+    assert kid not in {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):
+        server_verify(token)
