@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from tokens.openapi import schema_view
+
 from . import views
 
 urlpatterns = [
     path("", include("tokens.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/schema/", schema_view, name="schema"),
 ]
