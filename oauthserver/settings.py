@@ -186,7 +186,8 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_BEHIND_TLS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _BEHIND_TLS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_BEHIND_TLS)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The preload directive only consents to listing; nothing is listed until someone submits the domain.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_BEHIND_TLS)
 # Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https, and only
 # if that proxy always sets (and strips any client-sent) X-Forwarded-Proto.
 if _proxy_ssl_header := env.tuple("SECURE_PROXY_SSL_HEADER", default=()):
