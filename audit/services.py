@@ -40,7 +40,7 @@ def record_event(
         created_at=timezone.now(),
         action=action,
         user=user,
-        client_id=client_id[:64],
+        client_id=_text(client_id)[:64],
         application=application,
         environment=environment,
         address=current_address()[:64],
@@ -59,7 +59,12 @@ def recent_events(application: Application, limit: int = 20) -> QuerySet[AuditEv
 
 
 def _bounded(value: Any) -> Any:
-    return value[:_MAX_TEXT] if isinstance(value, str) else value
+    return _text(value) if isinstance(value, str) else value
+
+
+def _text(value: str) -> str:
+    """Cut what a caller sent, and drop NUL, which PostgreSQL text cannot hold."""
+    return value[:_MAX_TEXT].replace("\x00", "")
 
 
 def _log_fields(event: AuditEvent) -> dict[str, Any]:

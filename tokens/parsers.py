@@ -65,6 +65,11 @@ def _keep_pairs(pairs: list[tuple[str, object]]) -> _Pairs:
 
 def _as_text(name: str, value: object) -> str:
     if isinstance(value, str):
+        # JSON escapes can spell lone surrogates ("\ud800"), which no database can store or compare.
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest(f"The parameter {name!r} is not valid Unicode text.") from None
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)

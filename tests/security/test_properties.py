@@ -1,0 +1,179 @@
+"""Property-based attacks on the OAuth endpoints (RFC 6749 §5.2, RFC 7662 §2.3, RFC 7009 §2.2).
+
+Hypothesis throws arbitrary bodies, content types, encodings, repeated parameters, Accept and
+Authorization values. Whatever arrives: never a 5xx, always a body in the negotiated format with
+an RFC error code, and nothing written to the database unless a token was issued (the audit trail
+of failed authentications aside, which is the point of it).
+"""
+
+import base64
+import json
+from urllib.parse import parse_qsl, urlencode
+from xml.etree import ElementTree
+
+import pytest
+from django.core.cache import cache
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from audit.models import AuditAction, AuditEvent
+from clients.models import Application, KeyPair
+from tests.conftest import basic_auth
+from tokens.models import AccessToken, SigningKey
+
+ENDPOINTS = ["/oauth/token"]
+ERROR_CODES = {
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+    "unsupported_token_type",
+    "temporarily_unavailable",
+}
+MEDIA_TYPES = ("application/json", "application/x-www-form-urlencoded", "application/xml")
+FIELDS = ["grant_type", "client_id", "client_secret", "scope", "format", "validity_period", "token", "token_type_hint"]
+VALUES = ["client_credentials", "read", "read write", "admin", "json", "xml", "urlencoded", "-1", "0", "1e3", "", " "]
+
+names = st.sampled_from(FIELDS) | st.text(max_size=12)
+values = st.sampled_from(VALUES) | st.text(max_size=40)
+pairs = st.lists(st.tuples(names, values), max_size=8)  # names repeat freely
+
+
+@st.composite
+def bodies(draw, credentials):
+    """A (content type, body bytes) pair: forms, JSON, other types, broken encodings."""
+    fields = draw(pairs)
+    if draw(st.booleans()):  # often carry the real client's credentials in the body too
+        fields += [("client_id", credentials[0]), ("client_secret", credentials[1])]
+    kind = draw(st.sampled_from(["valid", "valid", "form", "json", "json-other", "raw", "empty"]))
+    if kind == "valid":  # a well-formed request with unknown extra parameters (to be ignored)
+        extra = draw(st.lists(st.tuples(st.text(min_size=1, max_size=8).filter(lambda n: n not in FIELDS), values)))
+        return "application/x-www-form-urlencoded", urlencode([("grant_type", "client_credentials"), *extra]).encode()
+    if kind == "form":
+        encoding = draw(st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+        body = urlencode(fields).encode(encoding, "replace")
+    elif kind == "json":
+        fields += draw(st.lists(st.tuples(st.sampled_from(FIELDS), st.sampled_from(["\ud800", "a\x00b", "\udfff\ud800"]))))
+        body = json.dumps(dict(fields) if draw(st.booleans()) else fields).encode()
+    elif kind == "json-other":
+        body = json.dumps(draw(st.recursive(st.none() | st.integers() | st.text(), st.lists, max_leaves=5))).encode()
+    elif kind == "raw":
+        body = draw(st.binary(max_size=200))
+    else:
+        body = b""
+    content_type = draw(
+        st.sampled_from(
+            [
+                "application/x-www-form-urlencoded",
+                "application/x-www-form-urlencoded; charset=latin-1",
+                "application/json",
+                "text/plain",
+                "multipart/form-data; boundary=x",
+                "application/xml",
+                "",
+            ]
+        )
+        | st.text(max_size=30)
+    )
+    return content_type, body
+
+
+@st.composite
+def authorizations(draw, credentials):
+    client_id, client_secret = credentials
+    return draw(
+        st.one_of(
+            st.none(),
+            st.just(basic_auth(client_id, client_secret)),
+            st.just(basic_auth(client_id, client_secret)),  # twice: the valid client is drawn more often
+            st.just(basic_auth(client_id, client_secret + "x")),
+            st.builds(lambda a, b: basic_auth(a, b), st.text(max_size=20), st.text(max_size=20)),
+            st.builds(lambda raw: "Basic " + base64.b64encode(raw).decode(), st.binary(max_size=40)),
+            st.builds(lambda text: "Bearer " + text, st.text(max_size=30)),
+            st.text(max_size=60).filter(lambda text: "\n" not in text and "\r" not in text),
+        )
+    )
+
+
+def read_body(response) -> dict[str, str]:
+    """Parse the answer by its Content-Type, which must be one of the three formats."""
+    media_type = response["Content-Type"].split(";")[0].strip()
+    assert media_type in MEDIA_TYPES, response["Content-Type"]
+    if media_type == "application/json":
+        return json.loads(response.content)
+    if media_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(response.content.decode("ascii"), keep_blank_values=True))
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "oauth"
+    return {child.tag: child.text or "" for child in root}
+
+
+def database_state():
+    return {
+        "tokens": AccessToken.objects.count(),
+        "applications": list(Application.objects.values_list("id", "is_active", "scopes")),
+        "key_pairs": list(KeyPair.objects.values_list("id", "secret_hash")),
+        "signing_keys": SigningKey.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
+    keys = make_keys(is_resource_server=True)
+    credentials = (keys.client_id, keys.client_secret)
+    warm = api_client.post(
+        "/oauth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(*credentials),
+    )
+    assert warm.status_code == 200  # the signing key now exists: issuing writes only the token row
+    statuses = set()
+
+    @given(
+        body=bodies(credentials),
+        authorization=authorizations(credentials),
+        accept=st.sampled_from(["", "*/*", "application/xml", "application/x-www-form-urlencoded", "text/html"])
+        | st.text(max_size=30),
+        query_format=st.sampled_from(["", "json", "xml", "urlencoded", "yaml"]),
+    )
+    @hypothesis_settings(
+        max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
+    def holds(body, authorization, accept, query_format):
+        cache.clear()  # each example starts with no lockout counts
+        content_type, payload = body
+        headers = {"HTTP_ACCEPT": accept}
+        if authorization is not None:
+            headers["HTTP_AUTHORIZATION"] = authorization
+        url = f"{path}?format={query_format}" if query_format else path
+        before = database_state()
+        response = api_client.generic("POST", url, payload, content_type=content_type, **headers)
+        after = database_state()
+
+        statuses.add(response.status_code)
+        assert response.status_code < 500
+        assert response["Cache-Control"] == "no-store"
+        answer = read_body(response)
+        if response.status_code >= 400:
+            assert answer["error"] in ERROR_CODES, answer
+            assert answer["error_description"]
+            assert keys.client_secret not in response.content.decode("utf-8", "replace")
+        issued = path == "/oauth/token" and response.status_code == 200
+        if issued:
+            assert answer["token_type"] == "Bearer" and answer["access_token"]
+        assert after["tokens"] == before["tokens"] + (1 if issued else 0)
+        assert (after["applications"], after["key_pairs"], after["signing_keys"]) == (
+            before["applications"],
+            before["key_pairs"],
+            before["signing_keys"],
+        )
+        new_events = AuditEvent.objects.order_by("-id")[: after["audit"] - before["audit"]]
+        allowed = {AuditAction.CLIENT_AUTH_FAILED} | ({AuditAction.TOKEN_ISSUED} if issued else set())
+        assert {event.action for event in new_events} <= allowed
+
+    holds()
+    assert {200, 400, 401} <= statuses, statuses  # the generator reached success and both failure kinds
