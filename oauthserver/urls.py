@@ -4,6 +4,9 @@ from django.urls import include, path
 from tokens.openapi import schema_view
 
 from . import views
+from .signin import throttle_admin_sign_in
+
+throttle_admin_sign_in(admin.site)
 
 urlpatterns = [
     path("", include("tokens.urls")),
