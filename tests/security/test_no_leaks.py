@@ -1,0 +1,124 @@
+"""Nothing secret reaches a log line, the standard streams, or an admin or portal page.
+
+Runs the flows end to end (keys, tokens in both formats and all three encodings, failed
+authentication, secret regeneration, key rotation, then every admin page for every object) and
+searches everything produced for client secrets, secret hashes, tokens, token hashes and
+private keys, in full and in telling fragments.
+"""
+
+import logging
+from urllib.parse import parse_qsl
+from xml.etree import ElementTree
+
+import pytest
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+
+from clients.models import KeyPair
+from clients.services import regenerate_secret
+from tests.conftest import basic_auth
+from tokens.encryption import decrypt_private_key
+from tokens.keystore import key_store, rotate_signing_key
+from tokens.models import AccessToken, SigningKey
+
+
+def token_from(response) -> str:
+    media_type = response["Content-Type"].split(";")[0]
+    if media_type == "application/json":
+        return response.json()["access_token"]
+    if media_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(response.content.decode()))["access_token"]
+    return ElementTree.fromstring(response.content).find("access_token").text
+
+
+def fragments(secret: str) -> set[str]:
+    """The secret and, for long values, pieces of it that alone would still give it away."""
+    pieces = {secret}
+    if secret.count(".") == 2:  # a JWT: its signature is unique to it
+        pieces.add(secret.rsplit(".", 1)[1])
+    if "PRIVATE KEY" in secret:  # a PEM: each line of the base64 body
+        pieces |= {line for line in secret.splitlines() if len(line) >= 40 and "-----" not in line}
+    return pieces
+
+
+def admin_pages(admin_client) -> dict[str, bytes]:
+    pages = {"/admin/": admin_client.get("/admin/").content}
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        try:
+            changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        except NoReverseMatch:
+            continue
+        pages[changelist] = admin_client.get(changelist).content
+        for obj in model.objects.all()[:5]:
+            change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+            pages[change] = admin_client.get(change).content
+    return pages
+
+
+@pytest.mark.django_db
+def test_no_secret_token_or_private_key_leaks(make_keys, make_application, api_client, admin_client, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    secrets: set[str] = set()
+
+    jwt_keys = make_keys(make_application("jwt-app", is_resource_server=True))
+    opaque_keys = make_keys(make_application("opaque-app", token_format="opaque"))
+    secrets |= {jwt_keys.client_secret, opaque_keys.client_secret}
+    tokens = []
+    for keys in (jwt_keys, opaque_keys):
+        for answer_format in ("json", "urlencoded", "xml"):
+            response = api_client.post(
+                "/oauth/token",
+                f"grant_type=client_credentials&format={answer_format}",
+                content_type="application/x-www-form-urlencoded",
+                HTTP_AUTHORIZATION=basic_auth(keys.client_id, keys.client_secret),
+            )
+            assert response.status_code == 200
+            tokens.append(token_from(response))
+        body_auth = api_client.post(
+            "/oauth/token",
+            {"grant_type": "client_credentials", "client_id": keys.client_id, "client_secret": keys.client_secret},
+            format="json",
+        )
+        assert body_auth.status_code == 200
+        tokens.append(body_auth.json()["access_token"])
+    secrets |= set(tokens)
+
+    wrong = "wrong-" + jwt_keys.client_secret[6:]
+    secrets.add(wrong)
+    refused = api_client.post(
+        "/oauth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(jwt_keys.client_id, wrong),
+    )
+    assert refused.status_code == 401
+
+    renewed = regenerate_secret(key_pair=KeyPair.objects.get(client_id=opaque_keys.client_id))
+    secrets.add(renewed.client_secret)
+    rotate_signing_key()
+    key_store.invalidate()
+
+    secrets |= set(KeyPair.objects.values_list("secret_hash", flat=True))
+    secrets |= set(AccessToken.objects.exclude(token_hash=None).values_list("token_hash", flat=True))
+    for stored in SigningKey.objects.values_list("private_key", flat=True):
+        secrets |= {stored, decrypt_private_key(stored)}
+
+    pages = admin_pages(admin_client)
+    assert "/admin/audit/auditevent/" in pages
+    produced = {
+        "logs": "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records),
+        **{f"page {url}": content.decode("utf-8", "replace") for url, content in pages.items()},
+    }
+    streams = capsys.readouterr()
+    produced["stdout"], produced["stderr"] = streams.out, streams.err
+    assert '"event":"token_issued"' in produced["stdout"]  # the audit log was captured
+
+    leaks = [
+        (where, piece[:12] + "...")
+        for secret in secrets
+        for piece in fragments(secret)
+        for where, text in produced.items()
+        if piece in text
+    ]
+    assert leaks == []
