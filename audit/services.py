@@ -53,6 +53,15 @@ def record_event(
     return None
 
 
+def record_application_change(application: Application, *, changed_fields: list[str]) -> AuditEvent | None:
+    """Record an edit of an application (admin or portal): disabling it is its own event."""
+    if not changed_fields:
+        return None
+    disabled = "is_active" in changed_fields and not application.is_active
+    action = AuditAction.APPLICATION_DISABLED if disabled else AuditAction.APPLICATION_CHANGED
+    return record_event(action, application=application, details={"fields": sorted(changed_fields)})
+
+
 def recent_events(application: Application, limit: int = 20) -> QuerySet[AuditEvent]:
     """The latest events of one application, newest first (for its portal page)."""
     return AuditEvent.objects.filter(application=application).select_related("user")[:limit]

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from audit.models import AuditAction, AuditEvent
-from audit.services import recent_events, record_event
+from audit.services import recent_events, record_application_change, record_event
 from clients.services import IssuedKeys, regenerate_secret
 from clients.models import Application, KeyPair
 from tokens.keystore import rotate_signing_key
@@ -120,3 +120,13 @@ def test_the_admin_lists_events_with_filters_and_never_edits_them(make_keys, adm
     assert change.status_code == 403
     event.refresh_from_db()
     assert event.action != "token_issued"
+
+
+def test_application_edits_are_changes_and_disabling_is_its_own_event(make_application):
+    application = make_application()
+    assert record_application_change(application, changed_fields=[]) is None
+    changed = record_application_change(application, changed_fields=["scopes", "name"])
+    assert (changed.action, changed.details) == (AuditAction.APPLICATION_CHANGED, {"fields": ["name", "scopes"]})
+    application.is_active = False
+    disabled = record_application_change(application, changed_fields=["is_active"])
+    assert disabled.action == AuditAction.APPLICATION_DISABLED and disabled.application == application
