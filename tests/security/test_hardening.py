@@ -145,3 +145,22 @@ def test_unknown_client_and_wrong_secret_run_the_same_comparison(make_keys, requ
     assert wrong["WWW-Authenticate"] == unknown["WWW-Authenticate"]
     # One constant-time comparison of two SHA-256 hex digests each: the dummy stands in for the unknown.
     assert after_wrong == [(64, 64)] and comparisons == [(64, 64), (64, 64)]
+
+
+# Security settings are checked at start-up (manage.py check, migrate, runserver).
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id"),
+    [
+        ("OAUTH_TOKEN_RATE_LIMIT", "100/fortnight", "oauth.E001"),
+        ("OAUTH_TRUSTED_PROXIES", ["10.0.0.0/33"], "oauth.E002"),
+        ("OAUTH_KEY_ENCRYPTION_KEY", ["not-a-key"], "oauth.E003"),
+    ],
+)
+def test_a_malformed_security_setting_fails_the_system_check(settings, name, value, check_id):
+    from tokens.checks import check_security_settings
+
+    assert check_security_settings(None) == []
+    setattr(settings, name, value)
+    assert [error.id for error in check_security_settings(None)] == [check_id]
