@@ -12,7 +12,8 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 
 _FORMATS = ["json", "urlencoded", "xml"]
-_ERROR_CODES = [
+# Every error code the OAuth endpoints answer with (RFC 6749 §5.2, RFC 7009 §2.2.1).
+ERROR_CODES = [
     "invalid_request",
     "invalid_client",
     "invalid_grant",
@@ -29,7 +30,7 @@ schema_view = SpectacularAPIView.as_view()
 OAuthErrorBody = inline_serializer(
     "OAuthError",
     {
-        "error": serializers.ChoiceField(choices=_ERROR_CODES),
+        "error": serializers.ChoiceField(choices=ERROR_CODES),
         "error_description": serializers.CharField(),
     },
 )

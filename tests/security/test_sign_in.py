@@ -16,10 +16,7 @@ urlpatterns = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def small_threshold(settings):
-    settings.OAUTH_LOCKOUT_THRESHOLD = 3
-    settings.OAUTH_LOCKOUT_WINDOW = 60
+pytestmark = pytest.mark.usefixtures("small_lockout")
 
 
 @pytest.fixture
