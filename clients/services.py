@@ -107,9 +107,7 @@ def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
     try:
         check_client_lockout(client_id=client_id, address=address)
     except TooManyRequests:
-        record_event(
-            AuditAction.CLIENT_AUTH_FAILED, client_id=client_id, details={"reason": "locked_out"}, user=None, persist=False
-        )
+        _audit_failure(client_id, "locked_out", persist=False)  # logged only: a flood must not fill the table
         raise
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
@@ -122,12 +120,20 @@ def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
     if not secret_matches or not key_pair.application.is_active:
         reason = "unknown_client" if key_pair is None else "wrong_secret" if not secret_matches else "application_disabled"
         record_client_failure(client_id=client_id, address=address)
-        application = key_pair.application if key_pair else None
-        record_event(
-            AuditAction.CLIENT_AUTH_FAILED, application=application, client_id=client_id, details={"reason": reason}, user=None
-        )
+        _audit_failure(client_id, reason, application=key_pair.application if key_pair else None)
         raise InvalidClient()
     return key_pair
+
+
+def _audit_failure(client_id: str, reason: str, *, application: Application | None = None, persist: bool = True) -> None:
+    record_event(
+        AuditAction.CLIENT_AUTH_FAILED,
+        application=application,
+        client_id=client_id,
+        details={"reason": reason},
+        user=None,
+        persist=persist,
+    )
 
 
 def describe_client(key_pair: KeyPair) -> RegisteredClient:
