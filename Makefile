@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test migrate clean
+.PHONY: run test migrate bench clean
 
 # The virtual environment with the project and its test tools installed; remade when
 # pyproject.toml changes.
@@ -26,6 +26,13 @@ run: migrate
 
 test: $(VENV)
 	$(PY) -m pytest
+
+# Throughput and latency under gunicorn, driven by wrk (README "Running in production").
+bench: $(VENV)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "make bench needs wrk (the HTTP load generator): apt-get install -y wrk"; exit 1; }
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info

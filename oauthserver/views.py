@@ -1,7 +1,7 @@
 """Project-level views that belong to no OAuth concern."""
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 
@@ -14,3 +14,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+_CEILING_BODY = b'{"status": "ok"}'
+
+
+@require_GET
+def ceiling(request: HttpRequest) -> HttpResponse:
+    """A constant JSON body through the full middleware stack: the benchmark's ceiling (make bench)."""
+    return HttpResponse(_CEILING_BODY, content_type="application/json")

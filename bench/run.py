@@ -1,0 +1,326 @@
+"""``make bench``: the server under gunicorn, driven by wrk, against a ceiling view on the same server.
+
+It never touches the database you work with: with SQLite (the default) it uses a fresh file in a
+temporary folder; when ``DATABASE_URL`` names PostgreSQL it creates a scratch database
+``<name>_bench`` on that server and drops it at the end. ``REDIS_URL`` is passed on as it is.
+
+It starts gunicorn (2 sync workers on 127.0.0.1, a free port), migrates, registers a JWT client,
+an opaque client and a resource server, checks every scenario answers correctly once, then for
+each runs wrk for a warm-up and a measured period and prints one table. The same figures go to
+``bench/results/<UTC time>-<database>.json``. It exits 1 when a scenario had errors or missed its
+target ratio to the ceiling.
+
+Settings (environment): BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_THREADS (1),
+BENCH_CONNECTIONS (8), BENCH_WORKERS (2), BENCH_ONLY (comma-separated scenario names: jwt, opaque,
+introspect, hello; the ceiling always runs). wrk and gunicorn share the machine's cores, so one wrk
+thread is enough to saturate two workers and leaves them the most CPU.
+"""
+
+import base64
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import environ
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA_SCRIPT = ROOT / "bench" / "request.lua"
+RESULTS_DIR = ROOT / "bench" / "results"
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One row of the table: what wrk sends, and the least share of the ceiling it must reach."""
+
+    name: str
+    label: str
+    method: str
+    path: str
+    target: float | None
+    authorization: str = ""
+    body: str = ""
+    content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    name: str
+    label: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    ratio: float | None = None
+    target: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.errors == 0 and (self.target is None or (self.ratio or 0) >= self.target)
+
+
+def main() -> int:
+    duration = int(os.environ.get("BENCH_DURATION", "10"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "3"))
+    threads = int(os.environ.get("BENCH_THREADS", "1"))
+    connections = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+    workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    wrk = _find_wrk()
+
+    with ExitStack() as stack:
+        database_url, database = stack.enter_context(_scratch_database(os.environ.get("DATABASE_URL", "")))
+        server_env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
+        subprocess.run([*MANAGE, "migrate", "--noinput", "-v", "0"], env=server_env, check=True, cwd=ROOT)
+        clients = {
+            name: _create_client(server_env, name, *options)
+            for name, *options in [
+                ("bench-jwt", "--token-format", "jwt"),
+                ("bench-opaque", "--token-format", "opaque"),
+                ("bench-resource-server", "--resource-server"),
+            ]
+        }
+        base_url = stack.enter_context(_gunicorn(server_env, workers))
+        jwt = _fetch_token(base_url, clients["bench-jwt"])
+        only = os.environ.get("BENCH_ONLY", "")
+        scenarios = [s for s in _scenarios(clients, jwt) if not only or s.name in {"ceiling", *only.split(",")}]
+        for scenario in scenarios:
+            _check(base_url, scenario)
+
+        print(
+            f"make bench: {database}, gunicorn {workers} sync workers, wrk {threads} thread(s) "
+            f"{connections} connections, {duration} s each after {warmup} s warm-up, {os.cpu_count()} CPUs",
+            flush=True,
+        )
+        results = []
+        for scenario in scenarios:
+            run = [wrk, "-t", str(threads), "-c", str(connections), "-s", str(LUA_SCRIPT)]
+            if warmup:
+                _wrk(run, base_url, scenario, warmup)
+            results.append(_wrk(run, base_url, scenario, duration))
+
+    ceiling = results[0].requests_per_second
+    results = [
+        Result(**{**asdict(r), "ratio": r.requests_per_second / ceiling if ceiling else None, "target": s.target})
+        for r, s in zip(results, scenarios, strict=True)
+    ]
+    print(_table(results))
+    path = _write_results(results, database, duration, warmup, threads, connections, workers)
+    print(f"written to {path.relative_to(ROOT)}")
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        print(f"MISSED: {r.label}: {r.errors} errors, {_percent(r.ratio)} of the ceiling (target {_percent(r.target)})")
+    return 1 if failed else 0
+
+
+def _scenarios(clients: dict[str, dict], jwt: str) -> list[Scenario]:
+    grant = urlencode({"grant_type": "client_credentials"})
+    introspection = urlencode({"token": jwt, "token_type_hint": "access_token"})
+    return [
+        Scenario("ceiling", "ceiling: GET /bench/ceiling", "GET", "/bench/ceiling", None),
+        Scenario("jwt", "JWT issuance", "POST", "/oauth/token", 0.50, _basic(clients["bench-jwt"]), grant, FORM),
+        Scenario("opaque", "opaque issuance", "POST", "/oauth/token", 0.55, _basic(clients["bench-opaque"]), grant, FORM),
+        Scenario(
+            "introspect", "introspection of a JWT", "POST", "/oauth/introspect", 0.60,
+            _basic(clients["bench-resource-server"]), introspection, FORM,
+        ),
+        Scenario("hello", "GET /api/hello with a JWT", "GET", "/api/hello", 0.70, f"Bearer {jwt}"),
+    ]
+
+
+def _find_wrk() -> str:
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if os.access(candidate := os.path.join(folder, "wrk"), os.X_OK):
+            return candidate
+    sys.exit("make bench needs wrk, the HTTP load generator: apt-get install -y wrk")
+
+
+@contextmanager
+def _scratch_database(database_url: str):
+    """Yield (url, description) of an empty database that is thrown away afterwards."""
+    if not database_url or database_url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="oauth-bench-") as folder:
+            yield f"sqlite:///{folder}/db.sqlite3", "SQLite (temporary file, WAL)"
+        return
+    config = environ.Env.db_url_config(database_url)
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit(f"make bench supports SQLite and PostgreSQL, not {config['ENGINE']}")
+    scratch = f"{config['NAME']}_bench"
+    admin = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**admin) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{scratch}"')
+    try:
+        yield urlsplit(database_url)._replace(path=f"/{scratch}").geturl(), f"PostgreSQL (scratch database {scratch})"
+    finally:
+        with psycopg.connect(**admin) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+
+def _create_client(env: dict[str, str], name: str, *options: str) -> dict:
+    output = subprocess.run(
+        [*MANAGE, "createclient", name, "--scopes", "read", *options],
+        env=env, check=True, cwd=ROOT, capture_output=True, text=True,
+    ).stdout
+    # The command's own line is the last: audit events may be logged to stdout before it.
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _gunicorn(env: dict[str, str], workers: int):
+    """Serve the project on a free port until the block ends; yield its base URL."""
+    port = _free_port()
+    log = tempfile.TemporaryFile(mode="w+")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--no-control-socket"],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base_url}/healthz", timeout=1).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    sys.exit(f"gunicorn did not start:\n{log.read()[-3000:]}")
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _basic(client: dict) -> str:
+    return "Basic " + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+
+
+def _send(base_url: str, scenario: Scenario) -> tuple[int, dict]:
+    headers = {name: value for name, value in [("Authorization", scenario.authorization), ("Content-Type", scenario.content_type)] if value}
+    request = urllib.request.Request(
+        base_url + scenario.path, data=scenario.body.encode() or None, method=scenario.method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {"body": error.read()[:300].decode(errors="replace")}
+
+
+def _fetch_token(base_url: str, client: dict) -> str:
+    grant = Scenario("jwt", "", "POST", "/oauth/token", None, _basic(client), "grant_type=client_credentials", FORM)
+    status, body = _send(base_url, grant)
+    if status != 200:
+        sys.exit(f"the token endpoint answered {status}: {body}")
+    return body["access_token"]
+
+
+def _check(base_url: str, scenario: Scenario) -> None:
+    """Fail before measuring when a scenario would only measure an error path."""
+    status, body = _send(base_url, scenario)
+    healthy = status == 200 and {
+        "ceiling": "status" in body,
+        "jwt": "access_token" in body,
+        "opaque": "access_token" in body,
+        "introspect": body.get("active") is True,
+        "hello": "client_id" in body,
+    }[scenario.name]
+    if not healthy:
+        sys.exit(f"{scenario.label}: {scenario.method} {scenario.path} answered {status} {body}; nothing to measure")
+
+
+def _wrk(command: list[str], base_url: str, scenario: Scenario, seconds: int) -> Result:
+    env = {
+        **os.environ,
+        "BENCH_METHOD": scenario.method,
+        "BENCH_BODY": scenario.body,
+        "BENCH_CONTENT_TYPE": scenario.content_type,
+        "BENCH_AUTHORIZATION": scenario.authorization,
+    }
+    env = {name: value for name, value in env.items() if value}
+    output = subprocess.run(
+        [*command, "-d", f"{seconds}s", "--timeout", "5s", base_url + scenario.path],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    line = next((line for line in output.splitlines() if line.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk printed no result for {scenario.label}:\n{output}")
+    figures = json.loads(line.removeprefix("BENCH_RESULT "))
+    return Result(
+        name=scenario.name,
+        label=scenario.label,
+        requests_per_second=round(figures["requests"] / (figures["duration_us"] / 1e6), 1),
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        errors=figures["status_errors"] + figures["socket_errors"],
+        requests=figures["requests"],
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def _table(results: list[Result]) -> str:
+    header = f"{'scenario':<30} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'ratio':>6}  target"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        verdict = "" if r.target is None else f">= {_percent(r.target)} {'ok' if r.passed else 'MISSED'}"
+        lines.append(
+            f"{r.label:<30} {r.requests_per_second:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.errors:>6} "
+            f"{_percent(r.ratio):>6}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def _write_results(results, database, duration, warmup, threads, connections, workers) -> Path:
+    now = datetime.now(UTC)
+    kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{now:%Y%m%dT%H%M%SZ}-{kind}.json"
+    document = {
+        "measured_at": now.isoformat(timespec="seconds"),
+        "database": database,
+        "cache": "Redis" if os.environ.get("REDIS_URL") else "in-process (locmem)",
+        "server": f"gunicorn, {workers} sync workers, 127.0.0.1",
+        "load": f"wrk, {threads} thread(s), {connections} connections, {duration} s after {warmup} s warm-up",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "results": [{**asdict(r), "passed": r.passed} for r in results],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
