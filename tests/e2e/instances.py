@@ -1,0 +1,154 @@
+"""Real gunicorn instances on a database of their own, for the multi-instance and load tests.
+
+pytest-django's test database does not fit: on SQLite it lives in memory, out of reach of other
+processes, and its per-test transactions would hide rows from them. So each test module makes a
+database of its own (a temporary SQLite file, or a scratch PostgreSQL database next to the
+configured one), migrates it with ``manage.py migrate`` and drops it afterwards. The instances
+get the same ``SECRET_KEY`` (it also encrypts the signing keys) and the same ``REDIS_URL`` as
+this test run, if any.
+"""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import requests
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 30
+
+
+@dataclass
+class Instance:
+    """One gunicorn master with its workers, serving the project on 127.0.0.1."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class SharedSetup:
+    """The environment every instance and management command of one test module shares."""
+
+    env: dict[str, str]
+    folder: Path
+    instances: list[Instance] = field(default_factory=list)
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the shared database; return its last output line."""
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    def create_client(self, name: str, *options: str) -> dict:
+        return json.loads(self.manage("createclient", name, *options))
+
+    def start(self, *, workers: int = 1) -> Instance:
+        """Start an instance on a free port and wait until it answers ``/healthz``."""
+        port = _free_port()
+        log_path = self.folder / f"gunicorn-{port}.log"
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--bind", f"127.0.0.1:{port}",
+                "--workers", str(workers), "--no-control-socket",
+            ],
+            env=self.env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        )
+        instance = Instance(f"http://127.0.0.1:{port}", process, log_path)
+        self.instances.append(instance)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                if requests.get(f"{instance.url}/healthz", timeout=1).status_code == 200:
+                    return instance
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, f"gunicorn did not start:\n{instance.log()}"
+            time.sleep(0.1)
+
+    def stop_all(self) -> None:
+        for instance in self.instances:
+            instance.process.terminate()
+        for instance in self.instances:
+            instance.process.wait(timeout=30)
+
+
+@contextmanager
+def shared_setup(**settings_env: str) -> Iterator[SharedSetup]:
+    """A migrated database of its own plus the environment to reach it; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="oauth-instances-") as folder:
+        with _own_database(Path(folder)) as database_url:
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "DEBUG": "false",
+                **settings_env,
+            }
+            setup = SharedSetup(env, Path(folder))
+            setup.manage("migrate", "--noinput")
+            try:
+                yield setup
+            finally:
+                setup.stop_all()
+
+
+@contextmanager
+def _own_database(folder: Path) -> Iterator[str]:
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        yield f"sqlite:///{folder}/db.sqlite3"
+        return
+    name = f"{database['NAME']}_instances_{os.getpid()}"
+    connect = {
+        "host": database["HOST"] or None,
+        "port": database["PORT"] or None,
+        "user": database["USER"] or None,
+        "password": database["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**connect) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(**connect) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def eventually(check: Callable[[], bool], *, within: float, interval: float = 0.1) -> bool:
+    """Whether check() holds at some point within the given seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
