@@ -84,7 +84,10 @@ def main() -> int:
 
     with ExitStack() as stack:
         database_url, database = stack.enter_context(_scratch_database(os.environ.get("DATABASE_URL", "")))
-        server_env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
+        # Issued tokens are logged but not stored as audit rows unless the environment says so: the
+        # two-query token path that high-volume installations run (README "Running in production").
+        server_env = {"OAUTH_AUDIT_TOKEN_ISSUANCE": "false", **os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
+        audit_rows = server_env["OAUTH_AUDIT_TOKEN_ISSUANCE"].lower() in {"1", "true", "yes", "on"}
         subprocess.run([*MANAGE, "migrate", "--noinput", "-v", "0"], env=server_env, check=True, cwd=ROOT)
         clients = {
             name: _create_client(server_env, name, *options)
@@ -103,7 +106,8 @@ def main() -> int:
 
         print(
             f"make bench: {database}, gunicorn {workers} sync workers, wrk {threads} thread(s) "
-            f"{connections} connections, {duration} s each after {warmup} s warm-up, {os.cpu_count()} CPUs",
+            f"{connections} connections, {duration} s each after {warmup} s warm-up, {os.cpu_count()} CPUs; "
+            f"cache {_cache()}; audit rows for issued tokens {'on' if audit_rows else 'off (log lines only)'}",
             flush=True,
         )
         results = []
@@ -119,7 +123,7 @@ def main() -> int:
         for r, s in zip(results, scenarios, strict=True)
     ]
     print(_table(results))
-    path = _write_results(results, database, duration, warmup, threads, connections, workers)
+    path = _write_results(results, database, audit_rows, duration, warmup, threads, connections, workers)
     print(f"written to {path.relative_to(ROOT)}")
     failed = [r for r in results if not r.passed]
     for r in failed:
@@ -304,7 +308,11 @@ def _table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def _write_results(results, database, duration, warmup, threads, connections, workers) -> Path:
+def _cache() -> str:
+    return "Redis" if os.environ.get("REDIS_URL") else "in-process (locmem)"
+
+
+def _write_results(results, database, audit_rows, duration, warmup, threads, connections, workers) -> Path:
     now = datetime.now(UTC)
     kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -312,7 +320,8 @@ def _write_results(results, database, duration, warmup, threads, connections, wo
     document = {
         "measured_at": now.isoformat(timespec="seconds"),
         "database": database,
-        "cache": "Redis" if os.environ.get("REDIS_URL") else "in-process (locmem)",
+        "cache": _cache(),
+        "audit_rows_for_issued_tokens": audit_rows,
         "server": f"gunicorn, {workers} sync workers, 127.0.0.1",
         "load": f"wrk, {threads} thread(s), {connections} connections, {duration} s after {warmup} s warm-up",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
