@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record_event
-from clients.models import Scope
+from clients.models import Application, KeyPair, Scope
 from clients.services import authenticate_client, describe_client
 
 from .keystore import key_store
@@ -27,6 +27,10 @@ from .protocol.grants import (
 from .protocol.keys import SUPPORTED_ALGORITHMS, build_jwks
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
+from .token_state import remember_revoked
+
+# Rows per UPDATE when revoking or deleting tokens in bulk.
+REVOKE_BATCH_SIZE = 1000
 
 
 def token_policy() -> TokenPolicy:
@@ -118,3 +122,30 @@ def server_metadata() -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "access_token_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
     }
+
+
+def revoke_tokens(*, application: Application, key_pair: KeyPair | None = None, now: datetime | None = None) -> int:
+    """Revoke every live token of an application, or of one of its key pairs; return how many.
+
+    Used by "Revoke all tokens" and "Revoke keys". Works through the live tokens in batches, each
+    its own statement (revoking twice is harmless), so that millions of tokens are neither loaded
+    at once nor revoked in one long transaction; each batch is marked revoked in the cache too.
+    """
+    now = now or timezone.now()
+    live = AccessToken.objects.filter(application=application, revoked_at__isnull=True, expires_at__gt=now)
+    if key_pair is not None:
+        live = live.filter(key_pair=key_pair)
+    revoked = 0
+    while batch := list(live.values_list("id", "jti")[:REVOKE_BATCH_SIZE]):
+        AccessToken.objects.filter(id__in=[row_id for row_id, _ in batch]).update(revoked_at=now)
+        remember_revoked(jti for _, jti in batch)
+        revoked += len(batch)
+    if revoked:
+        record_event(
+            AuditAction.TOKEN_REVOKED,
+            application=application,
+            client_id=key_pair.client_id if key_pair else "",
+            environment=key_pair.environment if key_pair else "",
+            details={"tokens_revoked": revoked},
+        )
+    return revoked
