@@ -16,7 +16,12 @@ from tokens.protocol.scopes import format_scope, parse_scope
 from tokens.throttling import check_client_lockout, record_client_failure
 
 from .models import Application, Environment, KeyPair, Scope
+from .prepared import PreparedLookup
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
+
+
+# Every token, introspection and revocation request makes this lookup: compiled once, not per request.
+_KEY_PAIR_WITH_APPLICATION = PreparedLookup(KeyPair, "client_id", select_related=["application"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +116,7 @@ def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
         raise
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
-    try:
-        key_pair = KeyPair.objects.select_related("application").get(client_id=client_id) if plausible else None
-    except KeyPair.DoesNotExist:
-        key_pair = None
+    key_pair = _KEY_PAIR_WITH_APPLICATION.get(client_id) if plausible else None
     stored_hash = key_pair.secret_hash if key_pair else None
     secret_matches = check_client_secret(credentials.client_secret, stored_hash)
     if not secret_matches or not key_pair.application.is_active:
