@@ -1,14 +1,16 @@
 """Applications and their keys: registering, generating keys, authenticating clients."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from audit.context import current_address
 from audit.models import AuditAction
-from audit.services import record_event
+from audit.services import record_application_change, record_event
 from tokens.protocol.client_auth import ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.grants import RegisteredClient
@@ -47,6 +49,7 @@ def create_application(
     is_resource_server: bool = False,
     owner: AbstractBaseUser | None = None,
     description: str = "",
+    client_credentials_enabled: bool = True,
 ) -> Application:
     """Register an application; its scopes join the scope registry if they are new there."""
     allowed = parse_scope(scopes)
@@ -60,6 +63,7 @@ def create_application(
         token_format=token_format,
         token_lifetime=token_lifetime,
         is_resource_server=is_resource_server,
+        client_credentials_enabled=client_credentials_enabled,
     )
     application.full_clean()
     application.save()
@@ -67,6 +71,60 @@ def create_application(
         Scope.objects.get_or_create(name=scope)
     record_event(AuditAction.APPLICATION_CREATED, application=application, details={"name": name})
     return application
+
+
+# What the portal's form may change; operators change the rest (resource server, active) in the admin.
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "scopes",
+    "default_scopes",
+    "client_credentials_enabled",
+    "token_format",
+    "token_lifetime",
+)
+
+
+@transaction.atomic
+def update_application(*, application: Application, **changes: Any) -> Application:
+    """Change an application's editable fields; record which ones changed."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    for field in ("scopes", "default_scopes"):
+        if field in changes:
+            changes[field] = format_scope(parse_scope(changes[field]))
+    changed = [field for field, value in changes.items() if getattr(application, field) != value]
+    for field in changed:
+        setattr(application, field, changes[field])
+    application.full_clean()
+    if changed:
+        application.save(update_fields=[*changed, "updated_at"])
+        record_application_change(application, changed_fields=changed)
+    return application
+
+
+@transaction.atomic
+def set_application_active(*, application: Application, is_active: bool) -> bool:
+    """Enable or disable an application; a disabled one gets no tokens. True if it changed."""
+    if application.is_active == is_active:
+        return False
+    application.is_active = is_active
+    application.save(update_fields=["is_active", "updated_at"])
+    record_application_change(application, changed_fields=["is_active"])
+    return True
+
+
+def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
+    """The owner's applications with their key pairs, token count and last use, in three queries.
+
+    Last use is the newest token's ``issued_at``: derived, so the token path writes nothing extra.
+    """
+    return (
+        Application.objects.filter(owner=owner)
+        .annotate(tokens_issued=Count("access_tokens"), last_used_at=Max("access_tokens__issued_at"))
+        .prefetch_related("key_pairs")
+    )
 
 
 @transaction.atomic
@@ -99,6 +157,23 @@ def regenerate_secret(*, key_pair: KeyPair) -> IssuedKeys:
         environment=key_pair.environment,
     )
     return IssuedKeys(key_pair.client_id, secret, key_pair.environment)
+
+
+@transaction.atomic
+def revoke_keys(*, key_pair: KeyPair) -> int:
+    """Delete a key pair and revoke its live tokens; return how many tokens were revoked."""
+    from tokens.services import revoke_tokens  # tokens.services imports this module
+
+    revoked = revoke_tokens(application=key_pair.application, key_pair=key_pair)
+    record_event(
+        AuditAction.KEYS_REVOKED,
+        application=key_pair.application,
+        client_id=key_pair.client_id,
+        environment=key_pair.environment,
+        details={"tokens_revoked": revoked},
+    )
+    key_pair.delete()
+    return revoked
 
 
 def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:

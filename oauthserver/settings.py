@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "clients",
     "tokens",
     "audit",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Developer portal: self sign-up. On by default for local development (make run, plain HTTP);
+# off by default when deployed behind TLS (an https OAUTH_ISSUER with DEBUG off).
+PORTAL_SIGNUP_ENABLED = env.bool("PORTAL_SIGNUP_ENABLED", default=not _BEHIND_TLS)
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from tokens.openapi import schema_view
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("bench/ceiling", views.ceiling, name="bench-ceiling"),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+    path("", RedirectView.as_view(url="/portal/", permanent=False)),
     path("api/schema/", schema_view, name="schema"),
 ]

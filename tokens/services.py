@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.models import AuditAction
@@ -135,11 +136,7 @@ def revoke_tokens(*, application: Application, key_pair: KeyPair | None = None, 
     live = AccessToken.objects.filter(application=application, revoked_at__isnull=True, expires_at__gt=now)
     if key_pair is not None:
         live = live.filter(key_pair=key_pair)
-    revoked = 0
-    while batch := list(live.values_list("id", "jti")[:REVOKE_BATCH_SIZE]):
-        AccessToken.objects.filter(id__in=[row_id for row_id, _ in batch]).update(revoked_at=now)
-        remember_revoked(jti for _, jti in batch)
-        revoked += len(batch)
+    revoked = _revoke_in_batches(live, now)
     if revoked:
         record_event(
             AuditAction.TOKEN_REVOKED,
@@ -148,4 +145,25 @@ def revoke_tokens(*, application: Application, key_pair: KeyPair | None = None, 
             environment=key_pair.environment if key_pair else "",
             details={"tokens_revoked": revoked},
         )
+    return revoked
+
+
+def revoke_selected_tokens(*, tokens: QuerySet[AccessToken], now: datetime | None = None) -> int:
+    """Revoke the live tokens among those selected (the admin's action); return how many."""
+    now = now or timezone.now()
+    live = tokens.filter(revoked_at__isnull=True, expires_at__gt=now)
+    revoked = 0
+    for application in Application.objects.filter(id__in=live.values("application_id")):
+        count = _revoke_in_batches(live.filter(application=application), now)
+        record_event(AuditAction.TOKEN_REVOKED, application=application, details={"tokens_revoked": count})
+        revoked += count
+    return revoked
+
+
+def _revoke_in_batches(live: QuerySet[AccessToken], now: datetime) -> int:
+    revoked = 0
+    while batch := list(live.values_list("id", "jti")[:REVOKE_BATCH_SIZE]):
+        AccessToken.objects.filter(id__in=[row_id for row_id, _ in batch]).update(revoked_at=now)
+        remember_revoked(jti for _, jti in batch)
+        revoked += len(batch)
     return revoked

@@ -1,0 +1,41 @@
+"""What a developer needs to use freshly issued keys: the Basic header and a ready curl command."""
+
+import base64
+import shlex
+from dataclasses import dataclass
+from urllib.parse import quote_plus
+
+from clients.services import IssuedKeys
+
+
+@dataclass(frozen=True, slots=True)
+class ShownCredentials:
+    """Issued keys as the portal shows them, once, right after Generate Keys or Regenerate."""
+
+    client_id: str
+    client_secret: str
+    environment: str
+    authorization: str
+    curl: str
+
+    def __repr__(self) -> str:
+        return f"ShownCredentials(client_id={self.client_id!r}, environment={self.environment!r})"
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """The ``Authorization`` value of RFC 6749 §2.3.1: form-urlencode id and secret, then base64."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def show_credentials(issued: IssuedKeys, *, issuer: str) -> ShownCredentials:
+    """Build the one-time display of issued keys for the token endpoint under issuer."""
+    authorization = basic_authorization(issued.client_id, issued.client_secret)
+    curl = " \\\n  ".join(
+        [
+            f"curl -X POST {shlex.quote(issuer + '/oauth/token')}",
+            f"-H {shlex.quote('Authorization: ' + authorization)}",
+            "-d grant_type=client_credentials",
+        ]
+    )
+    return ShownCredentials(issued.client_id, issued.client_secret, issued.environment, authorization, curl)

@@ -1,0 +1,93 @@
+"""The portal's forms: they validate input and hand clean values to the services."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+from django.core.validators import MaxValueValidator
+
+from clients.models import Application, Scope, TokenFormat
+from tokens.protocol.scopes import format_scope, parse_scope
+
+
+class ApplicationForm(forms.Form):
+    """Create or edit an application; scopes are chosen from the scope registry."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    scopes = forms.MultipleChoiceField(
+        label="Allowed scopes", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="What the application may ask for.",
+    )
+    default_scopes = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Granted when a token request names no scope; must be among the allowed scopes.",
+    )
+    client_credentials_enabled = forms.BooleanField(
+        label="Client Credentials", required=False, initial=True,
+        help_text="The grant your services use to exchange the consumer key and secret for a token.",
+    )
+    token_format = forms.ChoiceField(choices=TokenFormat.choices, required=False)
+    token_lifetime = forms.IntegerField(
+        label="Token lifetime", required=False, min_value=1,
+        help_text="Seconds. Empty for the server default.",
+    )
+
+    def __init__(self, *args, application: Application | None = None, **kwargs):
+        if application is not None:
+            kwargs.setdefault("initial", initial_values(application))
+        super().__init__(*args, **kwargs)
+        names = list(Scope.objects.values_list("name", "description"))
+        if application is not None:  # keep scopes the application has even if the registry lost them
+            known = {name for name, _ in names}
+            names += [(name, "") for name in sorted(application.allowed_scope_set - known)]
+        choices = [(name, f"{name} · {description}" if description else name) for name, description in names]
+        self.fields["scopes"].choices = self.fields["default_scopes"].choices = choices
+        longest = settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME  # read per request: tests change it
+        self.fields["token_lifetime"].validators.append(MaxValueValidator(longest))
+        self.fields["token_lifetime"].widget.attrs["max"] = longest
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the application a name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        allowed, default = set(cleaned.get("scopes") or ()), set(cleaned.get("default_scopes") or ())
+        if "scopes" in cleaned and "default_scopes" in cleaned and not default <= allowed:
+            missing = format_scope(default - allowed)
+            self.add_error("default_scopes", f"Default scopes must also be allowed: {missing}.")
+        return cleaned
+
+    def service_arguments(self) -> dict:
+        """The cleaned values as the application services take them."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data["description"],
+            "scopes": format_scope(data["scopes"]),
+            "default_scopes": format_scope(data["default_scopes"]),
+            "client_credentials_enabled": data["client_credentials_enabled"],
+            "token_format": data["token_format"],
+            "token_lifetime": data["token_lifetime"],
+        }
+
+
+def initial_values(application: Application) -> dict:
+    return {
+        "name": application.name,
+        "description": application.description,
+        "scopes": sorted(parse_scope(application.scopes)),
+        "default_scopes": sorted(parse_scope(application.default_scopes)),
+        "client_credentials_enabled": application.client_credentials_enabled,
+        "token_format": application.token_format,
+        "token_lifetime": application.token_lifetime,
+    }
+
+
+class SignUpForm(UserCreationForm):
+    """A developer account: username, email and a password checked by the password validators."""
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")

@@ -1,0 +1,216 @@
+"""The developer portal: thin views over the application, key and token services.
+
+Secrets are rendered straight into the response of the POST that made them, marked no-store;
+they never go into the session, a URL, a message or a log.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from audit.services import recent_events
+from clients.models import Application, Environment, KeyPair
+from clients.services import (
+    IssuedKeys,
+    create_application,
+    generate_keys,
+    owned_applications,
+    regenerate_secret,
+    revoke_keys,
+    update_application,
+)
+from oauthserver.signin import ThrottledLoginView
+from tokens.services import revoke_tokens
+
+from .credentials import show_credentials
+from .forms import ApplicationForm, SignUpForm
+
+
+class SignInView(ThrottledLoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "signup_enabled": settings.PORTAL_SIGNUP_ENABLED}
+
+
+@never_cache
+def sign_up(request: HttpRequest) -> HttpResponse:
+    if not settings.PORTAL_SIGNUP_ENABLED:
+        raise Http404("Sign-up is switched off.")
+    if request.user.is_authenticated:
+        return redirect("portal:application-list")
+    form = SignUpForm(request.POST) if request.method == "POST" else SignUpForm()
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}. Register your first application.")
+        return redirect("portal:application-list")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    applications = owned_applications(owner=request.user)
+    return render(request, "portal/application_list.html", {"applications": applications})
+
+
+@login_required
+def application_create(request: HttpRequest) -> HttpResponse:
+    form = ApplicationForm(request.POST) if request.method == "POST" else ApplicationForm()
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = create_application(owner=request.user, **form.service_arguments())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{application.name} is registered. Generate its keys below.")
+            return redirect("portal:application-detail", pk=application.pk)
+    return render(request, "portal/application_form.html", {"form": form})
+
+
+@login_required
+def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _owned(request, pk)
+    form = ApplicationForm(request.POST if request.method == "POST" else None, application=application)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_application(application=application, **form.service_arguments())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("portal:application-detail", pk=application.pk)
+    return render(request, "portal/application_form.html", {"form": form, "application": application})
+
+
+@login_required
+def application_detail(request: HttpRequest, pk: int, environment: str = Environment.PRODUCTION) -> HttpResponse:
+    return _application_page(request, _owned(request, pk), _environment(environment))
+
+
+@never_cache
+@require_POST
+@login_required
+def keys_generate(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
+    application, environment = _owned(request, pk), _environment(environment)
+    if _key_pair(application, environment) is None:
+        try:
+            issued = generate_keys(application=application, environment=environment)
+        except IntegrityError:  # a second submission got there first
+            pass
+        else:
+            return _application_page(request, _owned(request, pk), environment, issued=issued)
+    messages.info(request, "These keys already exist. Their secret was shown once; regenerate it if it is lost.")
+    return redirect(_tab_url(application, environment))
+
+
+@never_cache
+@require_POST
+@login_required
+def keys_regenerate(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
+    application, environment = _owned(request, pk), _environment(environment)
+    if (key_pair := _key_pair(application, environment)) is None:
+        return _nothing_to_do(request, application, environment, "There are no keys to regenerate.")
+    if not _confirmed(request):
+        return _confirm(
+            request, application, environment, "Regenerate secret",
+            "A new secret replaces the current one, which stops working at once. "
+            "Every service using it will fail to get tokens until you give it the new one.",
+        )
+    issued = regenerate_secret(key_pair=key_pair)
+    return _application_page(request, application, environment, issued=issued)
+
+
+@require_POST
+@login_required
+def keys_revoke(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
+    application, environment = _owned(request, pk), _environment(environment)
+    if (key_pair := _key_pair(application, environment)) is None:
+        return _nothing_to_do(request, application, environment, "There are no keys to revoke.")
+    if not _confirmed(request):
+        return _confirm(
+            request, application, environment, "Revoke keys",
+            "The consumer key and secret are deleted and every live token issued with them is revoked. "
+            "You can generate new keys afterwards.",
+        )
+    revoked = revoke_keys(key_pair=key_pair)
+    messages.success(request, f"Keys revoked, with {_tokens(revoked)}.")
+    return redirect(_tab_url(application, environment))
+
+
+@require_POST
+@login_required
+def tokens_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _owned(request, pk)
+    if not _confirmed(request):
+        return _confirm(
+            request, application, Environment.PRODUCTION, "Revoke all tokens",
+            "Every live access token of this application, in both environments, stops working at once. "
+            "The keys stay; clients simply ask for new tokens.",
+        )
+    revoked = revoke_tokens(application=application)
+    messages.success(request, f"Revoked {_tokens(revoked)}.")
+    return redirect("portal:application-detail", pk=application.pk)
+
+
+def _owned(request: HttpRequest, pk: int) -> Application:
+    """The signed-in user's application; anyone else's is a 404, as if it did not exist."""
+    return get_object_or_404(owned_applications(owner=request.user), pk=pk)
+
+
+def _environment(name: str) -> str:
+    if name not in Environment.values:
+        raise Http404("No such environment.")
+    return name
+
+
+def _key_pair(application: Application, environment: str) -> KeyPair | None:
+    return next((pair for pair in application.key_pairs.all() if pair.environment == environment), None)
+
+
+def _tab_url(application: Application, environment: str) -> str:
+    return reverse("portal:keys", kwargs={"pk": application.pk, "environment": environment})
+
+
+def _tokens(count: int) -> str:
+    return f"{count} live token" + ("" if count == 1 else "s")
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    """Destructive actions need confirmed=yes: the confirm dialog adds it, else a confirmation page does."""
+    return request.POST.get("confirmed") == "yes"
+
+
+def _confirm(request, application, environment, action: str, consequence: str) -> HttpResponse:
+    context = {"application": application, "action": action, "consequence": consequence,
+               "cancel_url": _tab_url(application, environment)}
+    return render(request, "portal/confirm.html", context)
+
+
+def _nothing_to_do(request, application, environment, message: str) -> HttpResponse:
+    messages.info(request, message)
+    return redirect(_tab_url(application, environment))
+
+
+def _application_page(request, application, environment, *, issued: IssuedKeys | None = None) -> HttpResponse:
+    pairs = {pair.environment: pair for pair in application.key_pairs.all()}
+    context = {
+        "application": application,
+        "environment": environment,
+        "tabs": [(value, label, pairs.get(value)) for value, label in Environment.choices],
+        "key_pair": pairs.get(environment),
+        "shown": show_credentials(issued, issuer=settings.OAUTH_ISSUER) if issued else None,
+        "token_url": settings.OAUTH_ISSUER + "/oauth/token",
+        "audit_events": recent_events(application),
+    }
+    return render(request, "portal/application_detail.html", context)

@@ -1,0 +1,91 @@
+"""Issued tokens and signing keys in the admin: read-only, never a token hash or a private key."""
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .services import revoke_selected_tokens
+from .keystore import rotate_signing_key
+from .models import AccessToken, SigningKey
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the server writes itself: operators look and act through actions only."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TokenStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        conditions = {
+            "active": Q(revoked_at__isnull=True, expires_at__gt=now),
+            "expired": Q(revoked_at__isnull=True, expires_at__lte=now),
+            "revoked": Q(revoked_at__isnull=False),
+        }
+        return queryset.filter(conditions[self.value()]) if self.value() in conditions else queryset
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnlyAdmin):
+    list_display = ("jti", "application", "client_id", "environment", "scope", "token_format", "issued_at",
+                    "expires_at", "status")
+    list_filter = (TokenStatusFilter, "environment", "token_format", "issued_at",
+                   ("application", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=jti", "=client_id", "application__name")
+    list_select_related = ("application",)
+    date_hierarchy = "issued_at"
+    fields = ("jti", "application", "client_id", "environment", "scope", "token_format", "issued_at", "expires_at",
+              "revoked_at", "status")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description="status")
+    def status(self, token: AccessToken) -> str:
+        if token.revoked_at is not None:
+            return "revoked"
+        return "expired" if token.is_expired(timezone.now()) else "active"
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("tokens.change_accesstoken")
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke(self, request, queryset: QuerySet) -> None:
+        revoked = revoke_selected_tokens(tokens=queryset)
+        self.message_user(request, f"Revoked {revoked} live token(s).", messages.SUCCESS)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ("kid", "algorithm", "created_at", "retired_at", "state")
+    list_filter = ("algorithm", ("retired_at", admin.EmptyFieldListFilter))
+    search_fields = ("=kid",)
+    fields = ("kid", "algorithm", "created_at", "retired_at", "public_jwk")
+    readonly_fields = fields
+    actions = ["rotate"]
+
+    @admin.display(description="state")
+    def state(self, key: SigningKey) -> str:
+        return "retired" if key.retired_at else "active"
+
+    def has_rotate_permission(self, request) -> bool:
+        return request.user.has_perm("tokens.change_signingkey")
+
+    @admin.action(description="Rotate: retire the active key and sign with a new one", permissions=["rotate"])
+    def rotate(self, request, queryset: QuerySet) -> None:
+        key = rotate_signing_key()
+        self.message_user(request, f"New signing key {key.kid} ({key.algorithm}) is active; retired keys stay "
+                          "published until their tokens expire.", messages.SUCCESS)
