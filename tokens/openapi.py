@@ -6,7 +6,7 @@ plain Django views (JWKS, metadata, health) are added as fixed path items after 
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
@@ -88,12 +88,189 @@ TOKEN_SCHEMA = extend_schema(
 )
 
 
-class TokenViewSchema(OpenApiViewExtension):
+_TOKEN_REFERENCE = {
+    "token": serializers.CharField(help_text="The access token (JWT or opaque)."),
+    "token_type_hint": serializers.ChoiceField(choices=["access_token", "refresh_token"], required=False),
+}
+
+INTROSPECT_SCHEMA = extend_schema(
+    operation_id="introspect",
+    summary="Ask whether a token is active (RFC 7662); resource servers only",
+    tags=["oauth"],
+    auth=[{"clientSecretBasic": []}, {}],
+    request=_body("IntrospectionRequest", _TOKEN_REFERENCE),
+    responses={
+        200: inline_serializer(
+            "IntrospectionResponse",
+            {
+                "active": serializers.BooleanField(),
+                "scope": serializers.CharField(required=False),
+                "client_id": serializers.CharField(required=False),
+                "token_type": serializers.CharField(required=False),
+                "exp": serializers.IntegerField(required=False),
+                "iat": serializers.IntegerField(required=False),
+                "sub": serializers.CharField(required=False),
+                "aud": serializers.CharField(required=False),
+                "iss": serializers.CharField(required=False),
+                "jti": serializers.CharField(required=False),
+            },
+        ),
+        **_errors(400, 401, 403, 405, 413, 429, 503),
+    },
+)
+
+REVOKE_SCHEMA = extend_schema(
+    operation_id="revoke",
+    summary="Revoke one of the caller's tokens (RFC 7009); 200 whether or not it existed",
+    tags=["oauth"],
+    auth=[{"clientSecretBasic": []}, {}],
+    request=_body("RevocationRequest", _TOKEN_REFERENCE),
+    responses={
+        200: OpenApiResponse(description="Revoked, or nothing to revoke: an empty body."),
+        **_errors(400, 401, 405, 413, 429, 503),
+    },
+)
+
+
+class DocumentedPost(OpenApiViewExtension):
+    """Puts ``schema`` on a view's ``post`` without touching the view; subclasses name both."""
+
+    optional = True  # an endpoint still being built is simply not documented yet
+    schema: Any  # an extend_schema(...) decorator, as a staticmethod
+
+    def view_replacement(self):
+        schema = self.schema
+
+        class Documented(self.target_class):
+            @schema
+            def post(self, request):
+                return super().post(request)
+
+        return Documented
+
+
+class TokenViewSchema(DocumentedPost):
     target_class = "tokens.views.TokenView"
+    schema = staticmethod(TOKEN_SCHEMA)
+
+
+class IntrospectViewSchema(DocumentedPost):
+    target_class = "tokens.views.IntrospectView"
+    schema = staticmethod(INTROSPECT_SCHEMA)
+
+
+class RevokeViewSchema(DocumentedPost):
+    target_class = "tokens.views.RevokeView"
+    schema = staticmethod(REVOKE_SCHEMA)
+
+
+INTROSPECT_SCHEMA = extend_schema(
+    operation_id="introspect",
+    summary="Introspect a token (RFC 7662); resource servers only",
+    tags=["oauth"],
+    auth=[{"clientSecretBasic": []}, {}],
+    request=_body(
+        "IntrospectionRequest",
+        {"token": serializers.CharField(), "token_type_hint": serializers.CharField(required=False)},
+    ),
+    responses={
+        200: inline_serializer(
+            "IntrospectionResponse",
+            {
+                "active": serializers.BooleanField(),
+                **{
+                    name: serializers.CharField(required=False)
+                    for name in ("scope", "client_id", "token_type", "sub", "aud", "iss", "jti", "env")
+                },
+                "exp": serializers.IntegerField(required=False),
+                "iat": serializers.IntegerField(required=False),
+            },
+        ),
+        **_errors(400, 401, 403, 405, 413, 429, 503),
+    },
+)
+
+REVOKE_SCHEMA = extend_schema(
+    operation_id="revoke",
+    summary="Revoke one of the caller's tokens (RFC 7009); 200 even for unknown tokens",
+    tags=["oauth"],
+    auth=[{"clientSecretBasic": []}, {}],
+    request=_body(
+        "RevocationRequest",
+        {"token": serializers.CharField(), "token_type_hint": serializers.CharField(required=False)},
+    ),
+    responses={
+        200: OpenApiResponse(description="Revoked, or nothing to revoke: an empty body."),
+        **_errors(400, 401, 405, 413, 429, 503),
+    },
+)
+
+BearerErrorBody = inline_serializer(
+    "BearerError",
+    {
+        "error": serializers.ChoiceField(choices=["invalid_request", "invalid_token", "insufficient_scope"]),
+        "error_description": serializers.CharField(),
+        "scope": serializers.CharField(required=False),
+    },
+)
+HELLO_RESPONSES = {
+    200: inline_serializer(
+        "Hello", {"message": serializers.CharField(), "client_id": serializers.CharField(), "scope": serializers.CharField()}
+    ),
+    401: OpenApiResponse(BearerErrorBody, description='No, bad, expired or revoked token; `WWW-Authenticate: Bearer realm="api"`.'),
+    403: OpenApiResponse(BearerErrorBody, description="The token lacks a scope; `error=\"insufficient_scope\"`."),
+}
+
+
+def _hello_schema(method: str, summary: str):
+    return extend_schema(
+        operation_id=f"hello_{method}", summary=summary, tags=["sample resource"], auth=[{"bearerToken": []}],
+        request=None, responses=HELLO_RESPONSES,
+    )
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "tokens.authentication.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "RFC 6750 §2.1: an access token from /oauth/token."}
+
+
+class IntrospectViewSchema(OpenApiViewExtension):
+    target_class = "tokens.views.IntrospectView"
 
     def view_replacement(self):
         class Documented(self.target_class):
-            @TOKEN_SCHEMA
+            @INTROSPECT_SCHEMA
+            def post(self, request):
+                return super().post(request)
+
+        return Documented
+
+
+class RevokeViewSchema(OpenApiViewExtension):
+    target_class = "tokens.views.RevokeView"
+
+    def view_replacement(self):
+        class Documented(self.target_class):
+            @REVOKE_SCHEMA
+            def post(self, request):
+                return super().post(request)
+
+        return Documented
+
+
+class HelloViewSchema(OpenApiViewExtension):
+    target_class = "api.views.HelloView"
+
+    def view_replacement(self):
+        class Documented(self.target_class):
+            @_hello_schema("get", "Sample protected resource: any valid access token")
+            def get(self, request):
+                return super().get(request)
+
+            @_hello_schema("post", "Sample protected resource: a token with scope write")
             def post(self, request):
                 return super().post(request)
 
@@ -108,9 +285,10 @@ def add_plain_views(result: dict[str, Any], generator, request, public) -> dict[
         "scheme": "basic",
         "description": "RFC 6749 §2.3.1: the client id and secret, each form-urlencoded.",
     }
-    # The token endpoint answers at /oauth/token (and /oauth/token/): document the plain form.
-    if "/oauth/token/" in result["paths"]:
-        result["paths"]["/oauth/token"] = result["paths"].pop("/oauth/token/")
+    # These endpoints answer with and without a trailing slash: document the plain form.
+    for plain in ("/oauth/token", "/oauth/introspect", "/oauth/revoke", "/api/hello"):
+        if f"{plain}/" in result["paths"]:
+            result["paths"][plain] = result["paths"].pop(f"{plain}/")
     result["paths"].update(
         {
             "/.well-known/jwks.json": _get("jwks", "The public signing keys (RFC 7517)", _JWKS),
