@@ -78,9 +78,9 @@ class SharedSetup:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
-                if requests.get(f"{instance.url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{instance.url}/healthz", timeout=5).status_code == 200:
                     return instance
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a first request still loading
                 pass
             assert process.poll() is None and time.monotonic() < deadline, f"gunicorn did not start:\n{instance.log()}"
             time.sleep(0.1)
