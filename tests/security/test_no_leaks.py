@@ -56,13 +56,31 @@ def admin_pages(admin_client) -> dict[str, bytes]:
     return pages
 
 
+def portal_pages(client, owner) -> dict[str, bytes]:
+    """Every page of the owner's portal, after the POST that showed a secret once (not kept)."""
+    client.force_login(owner)
+    pages = {"/portal/": client.get("/portal/").content}
+    for application in owner.applications.all():
+        for environment in ("production", "sandbox"):
+            url = reverse("portal:keys", kwargs={"pk": application.pk, "environment": environment})
+            pages[url] = client.get(url).content
+        edit = reverse("portal:application-edit", kwargs={"pk": application.pk})
+        pages[edit] = client.get(edit).content
+    for url, content in pages.items():
+        assert content, url
+    return pages
+
+
 @pytest.mark.django_db
-def test_no_secret_token_or_private_key_leaks(make_keys, make_application, api_client, admin_client, caplog, capsys):
+def test_no_secret_token_or_private_key_leaks(
+    make_keys, make_application, api_client, admin_client, client, django_user_model, caplog, capsys
+):
     caplog.set_level(logging.DEBUG)
     secrets: set[str] = set()
 
-    jwt_keys = make_keys(make_application("jwt-app", is_resource_server=True))
-    opaque_keys = make_keys(make_application("opaque-app", token_format="opaque"))
+    owner = django_user_model.objects.create_user("dev", password="a long enough password 1")
+    jwt_keys = make_keys(make_application("jwt-app", is_resource_server=True, owner=owner))
+    opaque_keys = make_keys(make_application("opaque-app", token_format="opaque", owner=owner))
     secrets |= {jwt_keys.client_secret, opaque_keys.client_secret}
     tokens = []
     for keys in (jwt_keys, opaque_keys):
@@ -104,8 +122,10 @@ def test_no_secret_token_or_private_key_leaks(make_keys, make_application, api_c
     for stored in SigningKey.objects.values_list("private_key", flat=True):
         secrets |= {stored, decrypt_private_key(stored)}
 
-    pages = admin_pages(admin_client)
-    assert "/admin/audit/auditevent/" in pages
+    pages = {**admin_pages(admin_client), **portal_pages(client, owner)}
+    assert {"/admin/audit/auditevent/", "/admin/clients/application/", "/admin/tokens/signingkey/", "/portal/"} <= set(
+        pages
+    )
     produced = {
         "logs": "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records),
         **{f"page {url}": content.decode("utf-8", "replace") for url, content in pages.items()},
@@ -113,6 +133,8 @@ def test_no_secret_token_or_private_key_leaks(make_keys, make_application, api_c
     streams = capsys.readouterr()
     produced["stdout"], produced["stderr"] = streams.out, streams.err
     assert '"event":"token_issued"' in produced["stdout"]  # the audit log was captured
+    portal_text = "".join(text for where, text in produced.items() if where.startswith("page /portal/"))
+    assert jwt_keys.client_id in portal_text  # the pages do show the keys, only not the secrets
 
     leaks = [
         (where, piece[:12] + "...")
