@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "clients",
     "tokens",
     "audit",
+    "api",
     "portal",
 ]
 

@@ -11,6 +11,7 @@ throttle_admin_sign_in(admin.site)
 
 urlpatterns = [
     path("", include("tokens.urls")),
+    path("api/", include("api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("bench/ceiling", views.ceiling, name="bench-ceiling"),
     path("admin/", admin.site.urls),

@@ -5,9 +5,14 @@ import logging
 from django.db import DatabaseError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
+from .authentication import BearerException
 from .protocol.errors import (
+    InsufficientScope,
     InvalidRequest,
+    InvalidToken,
+    MissingToken,
     MethodNotAllowed,
     OAuthError,
     RequestTooLarge,
@@ -21,6 +26,15 @@ def as_oauth_error(exc: Exception, allowed_methods: list[str]) -> OAuthError | N
     """Translate what DRF or the database raise into the OAuth error a client should see."""
     if isinstance(exc, OAuthError):
         return exc
+    if isinstance(exc, BearerException):
+        return exc.error
+    # DRF's own refusals on a protected resource take the RFC 6750 §3 shapes too.
+    if isinstance(exc, drf.NotAuthenticated):
+        return MissingToken()
+    if isinstance(exc, drf.AuthenticationFailed):
+        return InvalidToken()
+    if isinstance(exc, drf.PermissionDenied):
+        return InsufficientScope(description=str(exc.detail))
     if isinstance(exc, drf.MethodNotAllowed):
         return MethodNotAllowed(str(exc.detail), allowed=", ".join(allowed_methods))
     if isinstance(exc, drf.UnsupportedMediaType):
@@ -40,7 +54,7 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
     view = context.get("view")
     error = as_oauth_error(exc, getattr(view, "allowed_methods", ["POST"]))
     if error is None:
-        return None
+        return exception_handler(exc, context)  # DRF's own answer rather than a 500
     response = Response(error.as_dict(), status=error.status_code)
     for name, value in error.headers.items():
         response[name] = value

@@ -113,6 +113,7 @@ INTROSPECT_SCHEMA = extend_schema(
                 "aud": serializers.CharField(required=False),
                 "iss": serializers.CharField(required=False),
                 "jti": serializers.CharField(required=False),
+                "env": serializers.ChoiceField(choices=["production", "sandbox"], required=False),
             },
         ),
         **_errors(400, 401, 403, 405, 413, 429, 503),
@@ -164,47 +165,6 @@ class RevokeViewSchema(DocumentedPost):
     schema = staticmethod(REVOKE_SCHEMA)
 
 
-INTROSPECT_SCHEMA = extend_schema(
-    operation_id="introspect",
-    summary="Introspect a token (RFC 7662); resource servers only",
-    tags=["oauth"],
-    auth=[{"clientSecretBasic": []}, {}],
-    request=_body(
-        "IntrospectionRequest",
-        {"token": serializers.CharField(), "token_type_hint": serializers.CharField(required=False)},
-    ),
-    responses={
-        200: inline_serializer(
-            "IntrospectionResponse",
-            {
-                "active": serializers.BooleanField(),
-                **{
-                    name: serializers.CharField(required=False)
-                    for name in ("scope", "client_id", "token_type", "sub", "aud", "iss", "jti", "env")
-                },
-                "exp": serializers.IntegerField(required=False),
-                "iat": serializers.IntegerField(required=False),
-            },
-        ),
-        **_errors(400, 401, 403, 405, 413, 429, 503),
-    },
-)
-
-REVOKE_SCHEMA = extend_schema(
-    operation_id="revoke",
-    summary="Revoke one of the caller's tokens (RFC 7009); 200 even for unknown tokens",
-    tags=["oauth"],
-    auth=[{"clientSecretBasic": []}, {}],
-    request=_body(
-        "RevocationRequest",
-        {"token": serializers.CharField(), "token_type_hint": serializers.CharField(required=False)},
-    ),
-    responses={
-        200: OpenApiResponse(description="Revoked, or nothing to revoke: an empty body."),
-        **_errors(400, 401, 405, 413, 429, 503),
-    },
-)
-
 BearerErrorBody = inline_serializer(
     "BearerError",
     {
@@ -235,30 +195,6 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "RFC 6750 §2.1: an access token from /oauth/token."}
-
-
-class IntrospectViewSchema(OpenApiViewExtension):
-    target_class = "tokens.views.IntrospectView"
-
-    def view_replacement(self):
-        class Documented(self.target_class):
-            @INTROSPECT_SCHEMA
-            def post(self, request):
-                return super().post(request)
-
-        return Documented
-
-
-class RevokeViewSchema(OpenApiViewExtension):
-    target_class = "tokens.views.RevokeView"
-
-    def view_replacement(self):
-        class Documented(self.target_class):
-            @REVOKE_SCHEMA
-            def post(self, request):
-                return super().post(request)
-
-        return Documented
 
 
 class HelloViewSchema(OpenApiViewExtension):

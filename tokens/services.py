@@ -1,11 +1,12 @@
 """Where the OAuth protocol meets the database and the settings."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditAction
@@ -13,10 +14,19 @@ from audit.services import record_event
 from clients.models import Application, KeyPair, Scope
 from clients.services import authenticate_client, describe_client
 
-from .keystore import key_store
-from .models import AccessToken
+from .keystore import key_store, published_keys_query
+from .models import AccessToken, SigningKey
 from .protocol.client_auth import read_client_credentials
-from .protocol.formats import AccessTokenFormat, JWTFormat, OpaqueFormat, TokenClaims, hash_token, new_jti
+from .protocol.errors import AccessDenied, InvalidToken
+from .protocol.formats import (
+    AccessTokenFormat,
+    JWTFormat,
+    OpaqueFormat,
+    TokenClaims,
+    hash_token,
+    looks_like_jwt,
+    new_jti,
+)
 from .protocol.grants import (
     CLIENT_CREDENTIALS,
     TokenPolicy,
@@ -25,13 +35,16 @@ from .protocol.grants import (
     grant_client_credentials,
     read_token_request,
 )
+from .protocol.introspection import introspection_response, read_token_reference
 from .protocol.keys import SUPPORTED_ALGORITHMS, build_jwks
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
 from .token_state import remember_revoked
+from .verification import find_live_token, is_plausible_token, verify_jwt
 
-# Rows per UPDATE when revoking or deleting tokens in bulk.
+# Rows per statement when revoking or deleting tokens in bulk.
 REVOKE_BATCH_SIZE = 1000
+CLEAR_BATCH_SIZE = 10_000
 
 
 def token_policy() -> TokenPolicy:
@@ -167,3 +180,82 @@ def _revoke_in_batches(live: QuerySet[AccessToken], now: datetime) -> int:
         remember_revoked(jti for _, jti in batch)
         revoked += len(batch)
     return revoked
+
+
+def introspect_token(
+    *, params: Mapping[str, str], authorization: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Tell a resource server whether a token is active, and what it carries (RFC 7662 §2).
+
+    The caller is authenticated and must be a resource server before the token is looked at, so
+    anyone else learns nothing. One query for the caller, at most one for the token.
+    """
+    key_pair = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    if not key_pair.application.is_resource_server:
+        raise AccessDenied("Only applications marked as resource servers may introspect tokens.")
+    reference = read_token_reference(params)
+    return introspection_response(find_live_token(reference.token, now=now or timezone.now(), fresh=True))
+
+
+def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: datetime | None = None) -> None:
+    """Revoke one of the caller's own tokens, JWT or opaque (RFC 7009 §2.1).
+
+    An unknown, expired, already revoked or foreign token changes nothing and is not an error
+    (§2.2), so the answer never tells whether a token exists.
+    """
+    key_pair = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    token = read_token_reference(params).token
+    now = now or timezone.now()
+    if not is_plausible_token(token):
+        return
+    own_live = AccessToken.objects.filter(application_id=key_pair.application_id, revoked_at__isnull=True)
+    if looks_like_jwt(token):
+        claims = verify_jwt(token, now=now)
+        jtis = [claims.jti] if claims else []
+    else:
+        jtis = list(own_live.filter(token_hash=hash_token(token)).values_list("jti", flat=True)[:1])
+    if jtis and own_live.filter(jti__in=jtis).update(revoked_at=now):
+        remember_revoked(jtis)
+        record_event(
+            AuditAction.TOKEN_REVOKED,
+            application=key_pair.application,
+            client_id=key_pair.client_id,
+            environment=key_pair.environment,
+            details={"jti": jtis[0]},
+            user=None,
+        )
+
+
+def validate_access_token(token: str, *, now: datetime | None = None) -> TokenClaims:
+    """The claims of a bearer token a protected resource received, or ``InvalidToken`` (RFC 6750 §3.1).
+
+    No query for a valid JWT once the keys and its state are cached.
+    """
+    claims = find_live_token(token, now=now or timezone.now(), fresh=False)
+    if claims is None:
+        raise InvalidToken()
+    return claims
+
+
+@dataclass(frozen=True, slots=True)
+class ClearedTokens:
+    tokens: int
+    signing_keys: int
+
+
+def clear_tokens(*, now: datetime | None = None, batch_size: int = CLEAR_BATCH_SIZE) -> ClearedTokens:
+    """Delete expired and revoked token rows, then signing keys that have left the JWKS.
+
+    Deletes by primary key in batches, each its own short statement, walking the table in key
+    order, so millions of rows never sit in memory nor in one long transaction.
+    """
+    now = now or timezone.now()
+    finished = AccessToken.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__isnull=False)).order_by("id")
+    deleted, last_id = 0, 0
+    while ids := list(finished.filter(id__gt=last_id).values_list("id", flat=True)[:batch_size]):
+        deleted += AccessToken.objects.filter(id__in=ids).delete()[0]
+        last_id = ids[-1]
+    keys_deleted = SigningKey.objects.exclude(published_keys_query(now)).delete()[0]
+    if keys_deleted:
+        key_store.invalidate()
+    return ClearedTokens(tokens=deleted, signing_keys=keys_deleted)

@@ -1,4 +1,4 @@
-"""HTTP glue for the token endpoint, the JWKS and the metadata document."""
+"""HTTP glue for the token, introspection and revocation endpoints, the JWKS and the metadata."""
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -49,6 +49,25 @@ class TokenView(OAuthEndpoint):
             params=request_params(request), authorization=request.META.get("HTTP_AUTHORIZATION")
         )
         return Response(token.as_dict())
+
+
+class IntrospectView(OAuthEndpoint):
+    """``POST /oauth/introspect``: token introspection for resource servers (RFC 7662)."""
+
+    def post(self, request: Request) -> Response:
+        answer = services.introspect_token(
+            params=request_params(request), authorization=request.META.get("HTTP_AUTHORIZATION")
+        )
+        return Response(answer)
+
+
+class RevokeView(OAuthEndpoint):
+    """``POST /oauth/revoke``: a client revokes one of its tokens (RFC 7009)."""
+
+    def post(self, request: Request) -> Response:
+        services.revoke_token(params=request_params(request), authorization=request.META.get("HTTP_AUTHORIZATION"))
+        # §2.2: 200 whether or not there was anything to revoke; an empty body is what clients expect.
+        return Response(None)
 
 
 @require_GET

@@ -120,7 +120,7 @@ class BearerError(OAuthError):
         parts = [f'Bearer realm="{self.realm}"']
         if self.error:
             parts.append(f'error="{self.error}"')
-            parts.append(f'error_description="{self.description}"')
+            parts.append(f'error_description="{_quotable(self.description)}"')
         return {"WWW-Authenticate": ", ".join(parts)}
 
 
@@ -146,14 +146,23 @@ class InsufficientScope(BearerError):
     status_code = 403
     default_description = "The access token does not carry the scope this request needs."
 
-    def __init__(self, scope: str, description: str | None = None) -> None:
+    def __init__(self, scope: str | None = None, description: str | None = None) -> None:
         super().__init__(description)
-        self.scope = scope
+        self.scope = scope  # None when the refusal is not about scope (a view's own permission)
 
     @property
     def headers(self) -> dict[str, str]:
         challenge = super().headers["WWW-Authenticate"]
+        if self.scope is None:
+            return {"WWW-Authenticate": challenge}
         return {"WWW-Authenticate": f'{challenge}, scope="{self.scope}"'}
 
     def as_dict(self) -> dict[str, str]:
+        if self.scope is None:
+            return super().as_dict()
         return {**super().as_dict(), "scope": self.scope}
+
+
+def _quotable(text: str) -> str:
+    """Fit text into a quoted-string of a challenge: printable ASCII without quotes or backslashes."""
+    return "".join(char for char in text if " " <= char <= "~" and char not in '"\\')

@@ -1,0 +1,7 @@
+from django.urls import re_path
+
+from . import views
+
+urlpatterns = [
+    re_path(r"^hello/?$", views.HelloView.as_view(), name="hello"),
+]

@@ -1,0 +1,28 @@
+"""A sample protected resource, built the way another project would protect its own API."""
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tokens.authentication import BearerTokenAuthentication
+from tokens.permissions import RequiredScopes
+
+MESSAGE = "Congrats! You've hit an OAuth protected resource"
+
+
+class HelloView(APIView):
+    """``GET /api/hello`` with any valid token; ``POST /api/hello`` with a token carrying ``write``."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [RequiredScopes]
+    required_scopes_by_method = {"POST": ["write"]}
+
+    def get(self, request: Request) -> Response:
+        return Response(_greeting(request))
+
+    def post(self, request: Request) -> Response:
+        return Response(_greeting(request))
+
+
+def _greeting(request: Request) -> dict[str, str]:
+    return {"message": MESSAGE, "client_id": request.auth.client_id, "scope": request.auth.scope}

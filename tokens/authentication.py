@@ -1,0 +1,70 @@
+"""DRF authentication for protected resources: ``Authorization: Bearer <token>`` (RFC 6750 §2.1)."""
+
+from dataclasses import dataclass
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+
+from . import services
+from .protocol.errors import BearerError, InvalidToken, MissingToken
+from .protocol.formats import TokenClaims
+from .protocol.scopes import parse_scope
+
+
+class BearerException(APIException):
+    """Carries an RFC 6750 error through DRF, so any exception handler renders it right.
+
+    Not a subclass of DRF's ``AuthenticationFailed``, whose challenge DRF would overwrite with the
+    bare one; the default handler copies ``auth_header`` into ``WWW-Authenticate`` as it is.
+    """
+
+    def __init__(self, error: BearerError) -> None:
+        super().__init__(detail=error.as_dict())
+        self.error = error
+        self.status_code = error.status_code
+        self.auth_header = error.headers["WWW-Authenticate"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClient:
+    """``request.user`` of a bearer-authenticated request: the client the token was issued to."""
+
+    client_id: str
+    scope: frozenset[str]
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    pk = None
+
+    def __str__(self) -> str:
+        return self.client_id
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """Accept our access tokens: JWTs verified locally, opaque ones by hash, revocation honoured.
+
+    ``request.user`` is a ``TokenClient`` and ``request.auth`` the token's ``TokenClaims``. A
+    request without a bearer token is left to the next authentication class (or to the
+    permission, which answers 401 with the bare ``Bearer realm="api"`` challenge).
+    """
+
+    keyword = "bearer"
+
+    def authenticate(self, request: Request) -> tuple[TokenClient, TokenClaims] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.encode():
+            return None
+        if len(parts) != 2:
+            raise BearerException(InvalidToken("The Authorization header must be 'Bearer <token>'."))
+        try:
+            claims = services.validate_access_token(parts[1].decode("ascii"))
+        except UnicodeDecodeError:
+            raise BearerException(InvalidToken()) from None
+        except InvalidToken as error:
+            raise BearerException(error) from None
+        return TokenClient(client_id=claims.client_id, scope=parse_scope(claims.scope)), claims
+
+    def authenticate_header(self, request: Request) -> str:
+        return MissingToken().headers["WWW-Authenticate"]
