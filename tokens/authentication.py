@@ -54,8 +54,8 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[TokenClient, TokenClaims] | None:
         parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.encode():
-            return None
+        if len(parts) < 2 or parts[0].lower() != self.keyword.encode():
+            return None  # no bearer credentials at all (§3.1: answered without an error code)
         if len(parts) != 2:
             raise BearerException(InvalidToken("The Authorization header must be 'Bearer <token>'."))
         try:

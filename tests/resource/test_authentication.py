@@ -1,0 +1,130 @@
+"""RFC 6750 §2.1 and §3.1: BearerTokenAuthentication and RequiredScopes on other projects' views."""
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from tokens.authentication import BearerTokenAuthentication, TokenClient
+from tokens.models import AccessToken
+from tokens.permissions import RequiredScopes
+from tokens.protocol.formats import TokenClaims
+from tokens.token_state import LIVE, REVOKED, remember_state, token_state
+
+pytestmark = pytest.mark.django_db
+factory = APIRequestFactory()
+
+
+class Reports(APIView):
+    """Reads need ``read``; writes need ``write`` and ``admin``."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [RequiredScopes]
+    required_scopes = ["read"]
+    required_scopes_by_method = {"POST": ["write", "admin"]}
+
+    def get(self, request):
+        assert isinstance(request.user, TokenClient) and isinstance(request.auth, TokenClaims)
+        return Response({"client_id": request.user.client_id, "scopes": sorted(request.user.scope)})
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
+class Denied(BasePermission):
+    message = "Only on Tuesdays."
+
+    def has_permission(self, request, view):
+        return False
+
+
+class Plain(APIView):
+    """A view using DRF's own permissions, so DRF itself raises NotAuthenticated / PermissionDenied."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated, Denied]
+
+    def get(self, request):
+        return Response({})
+
+
+def call(view, token=None, method="get"):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    request = getattr(factory, method)("/reports", **headers)
+    response = view.as_view()(request)
+    response.render()
+    return response
+
+
+def test_required_scopes_apply_to_every_method_without_an_entry(issue, make_keys):
+    keys = make_keys()
+    response = call(Reports, issue(keys=keys, scope="read"))
+    assert response.status_code == 200
+    assert response.data == {"client_id": keys.client_id, "scopes": ["read"]}
+    refused = call(Reports, issue(scope="write"))
+    assert refused.status_code == 403
+    assert refused["WWW-Authenticate"].endswith('scope="read"')
+
+
+def test_a_per_method_entry_wins_and_names_every_needed_scope(issue, make_application, make_keys):
+    keys = make_keys(make_application(scopes="read write admin"))
+    refused = call(Reports, issue(keys=keys, scope="write"), method="post")
+    assert refused.status_code == 403
+    assert 'error="insufficient_scope"' in refused["WWW-Authenticate"]
+    assert refused["WWW-Authenticate"].endswith('scope="admin write"')
+    assert refused.data["scope"] == "admin write"
+    assert call(Reports, issue(keys=keys, scope="write admin"), method="post").status_code == 200
+
+
+def test_drf_not_authenticated_gets_the_bare_bearer_challenge():
+    response = call(Plain)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_drf_permission_denied_gets_the_insufficient_scope_shape(issue):
+    response = call(Plain, issue())
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="insufficient_scope", error_description="Only on Tuesdays."'
+    assert response.data == {"error": "insufficient_scope", "error_description": "Only on Tuesdays."}
+
+
+def test_with_drfs_default_exception_handler_the_challenge_is_still_rfc_6750(issue, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": "rest_framework.views.exception_handler"}
+    invalid = call(Reports, "garbage")
+    assert invalid.status_code == 401
+    assert invalid["WWW-Authenticate"].startswith('Bearer realm="api", error="invalid_token"')
+    assert invalid.data["error"] == "invalid_token"
+    missing = call(Reports)
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"] == 'Bearer realm="api"'
+    scope = call(Reports, issue(scope="write"))
+    assert scope.status_code == 403
+    assert scope["WWW-Authenticate"].endswith('scope="read"')
+
+
+def test_a_token_state_is_cached_no_longer_than_the_setting_nor_the_token(settings, monkeypatch):
+    timeouts = {}
+    monkeypatch.setattr(cache, "set", lambda key, value, timeout: timeouts.__setitem__(key, (value, timeout)))
+    settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 300
+    now = timezone.now().replace(microsecond=0)
+    remember_state(jti="short", state=LIVE, expires_at=int(now.timestamp()) + 2, now=now)
+    remember_state(jti="long", state=REVOKED, expires_at=int(now.timestamp()) + 3600, now=now)
+    remember_state(jti="gone", state=LIVE, expires_at=int(now.timestamp()) - 1, now=now)
+    assert timeouts == {"oauth:token-state:short": (LIVE, 2), "oauth:token-state:long": (REVOKED, 300)}
+
+
+def test_a_miss_asks_the_database_and_remembers_the_answer(issue, django_assert_num_queries):
+    issue()
+    row = AccessToken.objects.get()
+    now, exp = timezone.now(), int(row.expires_at.timestamp())
+    with django_assert_num_queries(1):
+        assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE
+        assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE
+    AccessToken.objects.update(revoked_at=now)
+    assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE  # stale within the bound
+    assert token_state(jti=row.jti, expires_at=exp, now=now, fresh=True) == REVOKED
+    assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
