@@ -8,6 +8,7 @@ import pytest
 
 from audit.models import AuditAction, AuditEvent
 from clients.services import IssuedKeys
+from tests.conftest import basic_auth
 from tokens import throttling
 
 
@@ -150,3 +151,23 @@ def test_token_rate_limit_is_per_client_and_answers_429(make_keys, request_token
 def test_token_rate_limit_is_off_by_default(make_keys, request_token):
     keys = make_keys()
     assert {request_token(keys).status_code for _ in range(12)} == {200}
+
+
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+def test_introspection_and_revocation_count_and_honour_the_same_lockout(make_keys, api_client, frozen_clock, path):
+    keys = make_keys(is_resource_server=True)
+    wrong, right = basic_auth(keys.client_id, "not-the-secret"), basic_auth(keys.client_id, keys.client_secret)
+
+    def post(url, authorization, address="10.0.0.1"):
+        body = "grant_type=client_credentials" if url == "/oauth/token" else "token=abc"
+        return api_client.post(
+            url, body, content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=authorization,
+            REMOTE_ADDR=address,
+        )
+
+    assert [post(path, wrong).status_code for _ in range(3)] == [401, 401, 401]
+    for url in ("/oauth/introspect", "/oauth/revoke", "/oauth/token"):
+        response = post(url, right, address="10.0.0.2")  # the client id is locked, wherever it goes
+        assert response.status_code == 429, url
+        assert response["Retry-After"] == "60" and response.json()["error"] == "temporarily_unavailable"
+    assert post(path, right, address="10.0.0.3").status_code == 429

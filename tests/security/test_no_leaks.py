@@ -1,7 +1,8 @@
 """Nothing secret reaches a log line, the standard streams, or an admin or portal page.
 
-Runs the flows end to end (keys, tokens in both formats and all three encodings, failed
-authentication, secret regeneration, key rotation, then every admin page for every object) and
+Runs the flows end to end (keys, tokens in both formats and all three encodings, introspection,
+revocation, the protected resource, failed authentication, secret regeneration, key rotation,
+then every admin page for every object and every portal page of the owner) and
 searches everything produced for client secrets, secret hashes, tokens, token hashes and
 private keys, in full and in telling fragments.
 """
@@ -101,6 +102,21 @@ def test_no_secret_token_or_private_key_leaks(
         assert body_auth.status_code == 200
         tokens.append(body_auth.json()["access_token"])
     secrets |= set(tokens)
+
+    resource_server = basic_auth(jwt_keys.client_id, jwt_keys.client_secret)
+    for token in tokens:
+        answer = api_client.post(
+            "/oauth/introspect", {"token": token}, format="json", HTTP_AUTHORIZATION=resource_server
+        )
+        assert answer.status_code == 200 and answer.json()["active"] is True
+    for keys, token in ((jwt_keys, tokens[0]), (opaque_keys, tokens[-1])):
+        revoked = api_client.post(
+            "/oauth/revoke", {"token": token}, format="json", HTTP_AUTHORIZATION=basic_auth(keys.client_id, keys.client_secret)
+        )
+        assert revoked.status_code == 200
+        hello = api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert hello.status_code == 401
+    assert api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {tokens[1]}").status_code == 200
 
     wrong = "wrong-" + jwt_keys.client_secret[6:]
     secrets.add(wrong)

@@ -44,7 +44,8 @@ def test_the_schema_describes_the_public_endpoints(client):
 
 @pytest.fixture
 def known_client(transactional_db):
-    keys = generate_keys(application=create_application(name="fuzz", scopes="read write", default_scopes="read"))
+    application = create_application(name="fuzz", scopes="read write", default_scopes="read", is_resource_server=True)
+    keys = generate_keys(application=application)
     return basic_auth(keys.client_id, keys.client_secret)
 
 
@@ -55,7 +56,7 @@ def test_the_live_server_honours_its_schema(live_server, known_client, settings)
     settings.OAUTH_LOCKOUT_THRESHOLD = 0  # nearly every generated request fails authentication
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {operation.path for operation in operations} >= {"/oauth/token", "/healthz"}
+    assert {operation.path for operation in operations} >= {"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/healthz"}
     seen = set()
     for operation in operations:
 
@@ -72,3 +73,4 @@ def test_the_live_server_honours_its_schema(live_server, known_client, settings)
 
         honours_schema()
     assert {("/oauth/token", 200), ("/oauth/token", 400), ("/oauth/token", 401)} <= seen, seen
+    assert {("/oauth/introspect", 200), ("/oauth/revoke", 200), ("/api/hello", 401)} <= seen, seen

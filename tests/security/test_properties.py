@@ -21,7 +21,7 @@ from tests.conftest import basic_auth
 from tokens.models import AccessToken, SigningKey
 from tokens.openapi import ERROR_CODES  # the codes the schema documents
 
-ENDPOINTS = ["/oauth/token"]
+ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]
 MEDIA_TYPES = ("application/json", "application/x-www-form-urlencoded", "application/xml")
 FIELDS = ["grant_type", "client_id", "client_secret", "scope", "format", "validity_period", "token", "token_type_hint"]
 VALUES = ["client_credentials", "read", "read write", "admin", "json", "xml", "urlencoded", "-1", "0", "1e3", "", " "]
@@ -32,7 +32,7 @@ pairs = st.lists(st.tuples(names, values), max_size=8)  # names repeat freely
 
 
 @st.composite
-def bodies(draw, credentials):
+def bodies(draw, credentials, valid):
     """A (content type, body bytes) pair: forms, JSON, other types, broken encodings."""
     fields = draw(pairs)
     if draw(st.booleans()):  # often carry the real client's credentials in the body too
@@ -40,7 +40,7 @@ def bodies(draw, credentials):
     kind = draw(st.sampled_from(["valid", "valid", "form", "json", "json-other", "raw", "empty"]))
     if kind == "valid":  # a well-formed request with unknown extra parameters (to be ignored)
         extra = draw(st.lists(st.tuples(st.text(min_size=1, max_size=8).filter(lambda n: n not in FIELDS), values)))
-        return "application/x-www-form-urlencoded", urlencode([("grant_type", "client_credentials"), *extra]).encode()
+        return "application/x-www-form-urlencoded", urlencode([*valid, *extra]).encode()
     if kind == "form":
         encoding = draw(st.sampled_from(["utf-8", "latin-1", "utf-16"]))
         body = urlencode(fields).encode(encoding, "replace")
@@ -89,6 +89,9 @@ def authorizations(draw, credentials):
 
 def read_body(response) -> dict[str, str]:
     """Parse the answer by its Content-Type, which must be one of the three formats."""
+    if response.status_code == 200 and response.request["PATH_INFO"] == "/oauth/revoke":
+        assert response.content == b""  # RFC 7009 §2.2: nothing to say
+        return {}
     media_type = response["Content-Type"].split(";")[0].strip()
     assert media_type in MEDIA_TYPES, response["Content-Type"]
     if media_type == "application/json":
@@ -121,10 +124,12 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         HTTP_AUTHORIZATION=basic_auth(*credentials),
     )
     assert warm.status_code == 200  # the signing key now exists: issuing writes only the token row
+    token = warm.json()["access_token"]
+    valid = [("grant_type", "client_credentials")] if path == "/oauth/token" else [("token", token)]
     statuses = set()
 
     @given(
-        body=bodies(credentials),
+        body=bodies(credentials, valid),
         authorization=authorizations(credentials),
         accept=st.sampled_from(["", "*/*", "application/xml", "application/x-www-form-urlencoded", "text/html"])
         | st.text(max_size=30),
@@ -155,6 +160,8 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         issued = path == "/oauth/token" and response.status_code == 200
         if issued:
             assert answer["token_type"] == "Bearer" and answer["access_token"]
+        if path == "/oauth/introspect" and response.status_code == 200:
+            assert answer["active"] in (True, False, "true", "false")
         assert after["tokens"] == before["tokens"] + (1 if issued else 0)
         assert (after["applications"], after["key_pairs"], after["signing_keys"]) == (
             before["applications"],
@@ -163,6 +170,8 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         )
         new_events = AuditEvent.objects.order_by("-id")[: after["audit"] - before["audit"]]
         allowed = {AuditAction.CLIENT_AUTH_FAILED} | ({AuditAction.TOKEN_ISSUED} if issued else set())
+        if path == "/oauth/revoke" and response.status_code == 200:
+            allowed.add(AuditAction.TOKEN_REVOKED)  # revoking the client's own token is a write
         assert {event.action for event in new_events} <= allowed
 
     holds()
