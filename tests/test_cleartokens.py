@@ -1,0 +1,73 @@
+"""``cleartokens`` (CONTRACT.md): expired and revoked token rows go, in batches; so do keys out of the JWKS."""
+
+from datetime import timedelta
+from io import StringIO
+
+import jwt
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from tokens.keystore import rotate_signing_key
+from tokens.models import AccessToken, SigningKey
+from tokens.services import clear_tokens
+
+
+def issue_many(make_keys, request_token, count: int, **fields) -> list[str]:
+    keys = make_keys(**fields)
+    return [request_token(keys).json()["access_token"] for _ in range(count)]
+
+
+def test_expired_and_revoked_rows_go_and_live_ones_stay(make_keys, request_token, api_client):
+    issue_many(make_keys, request_token, 6)
+    ids = list(AccessToken.objects.order_by("id").values_list("id", flat=True))
+    now = timezone.now()
+    AccessToken.objects.filter(id__in=ids[:2]).update(expires_at=now - timedelta(seconds=1))
+    AccessToken.objects.filter(id__in=ids[2:4]).update(revoked_at=now)
+    out = StringIO()
+
+    call_command("cleartokens", stdout=out)
+
+    assert out.getvalue().strip() == "Removed 4 expired or revoked tokens and 0 retired signing keys."
+    assert list(AccessToken.objects.order_by("id").values_list("id", flat=True)) == ids[4:]
+    call_command("cleartokens", stdout=out)
+    assert "Removed 0 expired" in out.getvalue()
+
+
+def test_a_revoked_token_stays_refused_once_its_row_is_gone(make_keys, request_token, api_client):
+    (token,) = issue_many(make_keys, request_token, 1)
+    AccessToken.objects.update(revoked_at=timezone.now())
+    clear_tokens()
+    response = api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+
+
+def test_deletes_in_batches_of_the_given_size(make_keys, request_token, django_assert_num_queries):
+    issue_many(make_keys, request_token, 5, token_format="opaque")
+    AccessToken.objects.update(expires_at=timezone.now())
+    rotate_signing_key()  # a live key: nothing to drop
+    # 3 batches of 2, 2 and 1 rows: a select and a delete each, the empty select, the key delete.
+    with django_assert_num_queries(3 * 2 + 1 + 1):
+        cleared = clear_tokens(batch_size=2)
+    assert (cleared.tokens, cleared.signing_keys) == (5, 0)
+    assert not AccessToken.objects.exists()
+
+
+def test_retired_keys_whose_tokens_have_all_expired_leave_the_jwks_and_the_table(make_keys, request_token, client):
+    (token,) = issue_many(make_keys, request_token, 1)
+    old_kid = jwt.get_unverified_header(token)["kid"]
+    rotate_signing_key()
+    recent_kid = rotate_signing_key().kid  # retired just now by the next rotation: still published
+    active_kid = rotate_signing_key().kid
+    assert clear_tokens().signing_keys == 0  # every retired key may still have live tokens
+
+    long_ago = timezone.now() - timedelta(seconds=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME + 1)
+    SigningKey.objects.filter(kid=old_kid).update(retired_at=long_ago)
+    out = StringIO()
+    call_command("cleartokens", stdout=out)
+
+    assert "and 1 retired signing keys" in out.getvalue()
+    assert not SigningKey.objects.filter(kid=old_kid).exists()
+    published = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    assert old_kid not in published
+    assert {recent_kid, active_kid} <= published

@@ -1,0 +1,18 @@
+"""Delete expired and revoked token records, and signing keys that have left the JWKS."""
+
+from django.core.management.base import BaseCommand
+
+from tokens.services import CLEAR_BATCH_SIZE, clear_tokens
+
+
+class Command(BaseCommand):
+    help = "Delete expired and revoked access token records and retired signing keys no token needs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=CLEAR_BATCH_SIZE, help="Rows per DELETE.")
+
+    def handle(self, *args, **options):
+        cleared = clear_tokens(batch_size=max(1, options["batch_size"]))
+        self.stdout.write(
+            f"Removed {cleared.tokens} expired or revoked tokens and {cleared.signing_keys} retired signing keys."
+        )
