@@ -82,6 +82,10 @@ def main() -> int:
     connections = int(os.environ.get("BENCH_CONNECTIONS", "8"))
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
     wrk = _find_wrk()
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5:
+        print(f"warning: load average {load_before:.1f} before the run: other processes share the CPUs, "
+              "so the figures will be low and noisy", flush=True)
 
     with ExitStack() as stack:
         database_url, database = stack.enter_context(_scratch_database(os.environ.get("DATABASE_URL", "")))
@@ -132,7 +136,7 @@ def main() -> int:
         for r, s in zip(results, scenarios, strict=True)
     ]
     print(_table(results))
-    path = _write_results(results, database, audit_rows, duration, warmup, threads, connections, workers)
+    path = _write_results(results, database, audit_rows, load_before, duration, warmup, threads, connections, workers)
     print(f"written to {path.relative_to(ROOT)}")
     failed = [r for r in results if not r.passed]
     for r in failed:
@@ -335,7 +339,7 @@ def _cache() -> str:
     return "Redis" if os.environ.get("REDIS_URL") else "in-process (locmem)"
 
 
-def _write_results(results, database, audit_rows, duration, warmup, threads, connections, workers) -> Path:
+def _write_results(results, database, audit_rows, load_before, duration, warmup, threads, connections, workers) -> Path:
     now = datetime.now(UTC)
     kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -347,7 +351,13 @@ def _write_results(results, database, audit_rows, duration, warmup, threads, con
         "audit_rows_for_issued_tokens": audit_rows,
         "server": f"gunicorn, {workers} sync workers, 127.0.0.1",
         "load": f"wrk, {threads} thread(s), {connections} connections, {duration} s after {warmup} s warm-up",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": round(load_before, 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "results": [{**asdict(r), "passed": r.passed} for r in results],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
