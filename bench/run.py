@@ -34,8 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import environ
-import psycopg
+from databases import scratch_database  # bench/databases.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "bench" / "request.lua"
@@ -169,30 +168,14 @@ def _find_wrk() -> str:
 @contextmanager
 def _scratch_database(database_url: str):
     """Yield (url, description) of an empty database that is thrown away afterwards."""
-    if not database_url or database_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="oauth-bench-") as folder:
-            yield f"sqlite:///{folder}/db.sqlite3", "SQLite (temporary file, WAL)"
-        return
-    config = environ.Env.db_url_config(database_url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit(f"make bench supports SQLite and PostgreSQL, not {config['ENGINE']}")
-    scratch = f"{config['NAME']}_bench"
-    admin = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{scratch}"')
-    try:
-        yield urlsplit(database_url)._replace(path=f"/{scratch}").geturl(), f"PostgreSQL (scratch database {scratch})"
-    finally:
-        with psycopg.connect(**admin) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    postgres = bool(database_url) and not database_url.startswith("sqlite")
+    with tempfile.TemporaryDirectory(prefix="oauth-bench-") as folder:
+        try:
+            with scratch_database(database_url, suffix="_bench", folder=Path(folder)) as url:
+                name = urlsplit(url).path.lstrip("/")
+                yield url, f"PostgreSQL (scratch database {name})" if postgres else "SQLite (temporary file, WAL)"
+        except ValueError as error:
+            sys.exit(f"make bench: {error}")
 
 
 def _create_client(env: dict[str, str], name: str, *options: str) -> dict:

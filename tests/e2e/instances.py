@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import requests
-from django.conf import settings
+
+from bench.databases import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
@@ -112,29 +111,8 @@ def shared_setup(**settings_env: str) -> Iterator[SharedSetup]:
                 setup.stop_all()
 
 
-@contextmanager
-def _own_database(folder: Path) -> Iterator[str]:
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        yield f"sqlite:///{folder}/db.sqlite3"
-        return
-    name = f"{database['NAME']}_instances_{os.getpid()}"
-    connect = {
-        "host": database["HOST"] or None,
-        "port": database["PORT"] or None,
-        "user": database["USER"] or None,
-        "password": database["PASSWORD"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**connect) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(**connect) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _own_database(folder: Path):
+    return scratch_database(os.environ.get("DATABASE_URL", ""), suffix=f"_instances_{os.getpid()}", folder=folder)
 
 
 def eventually(check: Callable[[], bool], *, within: float, interval: float = 0.1) -> bool:
