@@ -115,19 +115,7 @@ def main() -> int:
             flush=True,
         )
         run = [wrk, "-t", str(threads), "-c", str(connections), "-s", str(LUA_SCRIPT)]
-        ceiling_scenario, *measured = scenarios
-        # The ceiling is measured half before and half after the others, so that a change in the
-        # machine's load during the run (other processes) affects both sides of every ratio alike.
-        if warmup:
-            _wrk(run, base_url, ceiling_scenario, warmup)
-        ceiling_before = _wrk(run, base_url, ceiling_scenario, max(1, duration // 2))
-        results = []
-        for scenario in measured:
-            if warmup:
-                _wrk(run, base_url, scenario, warmup)
-            results.append(_wrk(run, base_url, scenario, duration))
-        ceiling_after = _wrk(run, base_url, ceiling_scenario, max(1, duration - duration // 2))
-        results.insert(0, _combine(ceiling_before, ceiling_after))
+        results = _measure(run, base_url, scenarios, duration, warmup)
 
     ceiling = results[0].requests_per_second
     results = [
@@ -141,6 +129,25 @@ def main() -> int:
     for r in failed:
         print(f"MISSED: {r.label}: {r.errors} errors, {_percent(r.ratio)} of the ceiling (target {_percent(r.target)})")
     return 1 if failed else 0
+
+
+def _measure(run: list[str], base_url: str, scenarios: list[Scenario], duration: int, warmup: int) -> list[Result]:
+    """Run wrk for each scenario; the first, the ceiling, half before and half after the others.
+
+    So a change in the machine's load during the run (other processes) affects both sides of
+    every ratio alike.
+    """
+    ceiling, *measured = scenarios
+    if warmup:
+        _wrk(run, base_url, ceiling, warmup)
+    ceiling_before = _wrk(run, base_url, ceiling, max(1, duration // 2))
+    results = []
+    for scenario in measured:
+        if warmup:
+            _wrk(run, base_url, scenario, warmup)
+        results.append(_wrk(run, base_url, scenario, duration))
+    ceiling_after = _wrk(run, base_url, ceiling, max(1, duration - duration // 2))
+    return [_combine(ceiling_before, ceiling_after), *results]
 
 
 def _scenarios(clients: dict[str, dict], jwt: str) -> list[Scenario]:
