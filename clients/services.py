@@ -1,5 +1,6 @@
 """Applications and their keys: registering, generating keys, authenticating clients."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,11 +177,14 @@ def revoke_keys(*, key_pair: KeyPair) -> int:
     return revoked
 
 
-def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
+def authenticate_client(
+    *, credentials: ClientCredentials, find_key_pair: Callable[[str], KeyPair | None] = _KEY_PAIR_WITH_APPLICATION.get
+) -> KeyPair:
     """Find the key pair, with its application, that the credentials prove (one query).
 
     An unknown client, a wrong secret and a disabled application look the same to the caller.
     A client id or address with too many recent failures is refused (429) before any of that.
+    ``find_key_pair`` lets introspection read the token's record in that same query.
     """
     client_id = credentials.client_id
     address = current_address()
@@ -191,7 +195,7 @@ def authenticate_client(*, credentials: ClientCredentials) -> KeyPair:
         raise
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
-    key_pair = _KEY_PAIR_WITH_APPLICATION.get(client_id) if plausible else None
+    key_pair = find_key_pair(client_id) if plausible else None
     stored_hash = key_pair.secret_hash if key_pair else None
     secret_matches = check_client_secret(credentials.client_secret, stored_hash)
     if not secret_matches or not key_pair.application.is_active:

@@ -40,7 +40,7 @@ from .protocol.keys import SUPPORTED_ALGORITHMS, build_jwks
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
 from .token_state import remember_revoked
-from .verification import find_live_token, is_plausible_token, verify_jwt
+from .verification import Introspection, find_live_token, is_plausible_token, verify_jwt
 
 # Rows per statement when revoking or deleting tokens in bulk.
 REVOKE_BATCH_SIZE = 1000
@@ -187,14 +187,16 @@ def introspect_token(
 ) -> dict[str, Any]:
     """Tell a resource server whether a token is active, and what it carries (RFC 7662 §2).
 
-    The caller is authenticated and must be a resource server before the token is looked at, so
-    anyone else learns nothing. One query for the caller, at most one for the token.
+    The caller must authenticate and be a resource server before anything about the token is
+    answered, so anyone else learns nothing. One query finds the caller and the token's record.
     """
-    key_pair = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    reference = read_token_reference(params)
+    introspection = Introspection(reference.token, now=now or timezone.now())
+    credentials = read_client_credentials(authorization=authorization, params=params)
+    key_pair = authenticate_client(credentials=credentials, find_key_pair=introspection.find_key_pair)
     if not key_pair.application.is_resource_server:
         raise AccessDenied("Only applications marked as resource servers may introspect tokens.")
-    reference = read_token_reference(params)
-    return introspection_response(find_live_token(reference.token, now=now or timezone.now(), fresh=True))
+    return introspection_response(introspection.live_claims())
 
 
 def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: datetime | None = None) -> None:
@@ -231,7 +233,7 @@ def validate_access_token(token: str, *, now: datetime | None = None) -> TokenCl
 
     No query for a valid JWT once the keys and its state are cached.
     """
-    claims = find_live_token(token, now=now or timezone.now(), fresh=False)
+    claims = find_live_token(token, now=now or timezone.now())
     if claims is None:
         raise InvalidToken()
     return claims

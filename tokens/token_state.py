@@ -29,9 +29,9 @@ def _lifetime_left(expires_at: int, now: datetime) -> int:
     return int(expires_at - now.timestamp())
 
 
-def token_state(*, jti: str, expires_at: int, now: datetime, fresh: bool = False) -> str:
-    """The state of the token named jti: from the cache, else (or when fresh) from one query."""
-    state = None if fresh else cache.get(_key(jti))
+def token_state(*, jti: str, expires_at: int, now: datetime) -> str:
+    """The state of the token named jti: from the cache, else from one query."""
+    state = cache.get(_key(jti))
     if state is None:
         rows = list(AccessToken.objects.filter(jti=jti).values_list("revoked_at", flat=True)[:1])
         state = UNKNOWN if not rows else REVOKED if rows[0] is not None else LIVE

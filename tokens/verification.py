@@ -1,16 +1,21 @@
 """Turn a presented access token into its claims: JWTs verified locally, opaque ones by hash.
 
-Both paths honour revocation. ``fresh=True`` (introspection) asks the database for the token's
-state, one query; otherwise (the resource side) the state comes from ``token_state``'s cache, so a
-valid JWT costs no query once warm. An opaque token's claims never change, so they are cached by
-hash until the token expires; its state is cached by ``jti`` like a JWT's.
+Both paths honour revocation. On the resource side (``find_live_token``) a token's state comes
+from ``token_state``'s cache, so a valid JWT costs no query once warm; an opaque token's claims
+never change, so they are cached by hash until it expires, and its state by ``jti`` like a JWT's.
+Introspection (``Introspection``) reads the database every time, in the caller's own query.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet, Subquery
+from django.db.models.functions import JSONObject
+
+from clients.models import KeyPair
 
 from .keystore import key_store
 from .models import AccessToken
@@ -27,7 +32,7 @@ def is_plausible_token(token: str) -> bool:
     return 0 < len(token) <= MAX_TOKEN_LENGTH and token.isprintable() and token.isascii()
 
 
-def find_live_token(token: str, *, now: datetime, fresh: bool) -> TokenClaims | None:
+def find_live_token(token: str, *, now: datetime) -> TokenClaims | None:
     """The claims of token if we issued it and it is neither expired nor revoked, else None."""
     if not is_plausible_token(token):
         return None
@@ -35,9 +40,8 @@ def find_live_token(token: str, *, now: datetime, fresh: bool) -> TokenClaims | 
         claims = verify_jwt(token, now=now)
         if claims is None:
             return None
-        state = token_state(jti=claims.jti, expires_at=claims.exp, now=now, fresh=fresh)
-        return claims if state == LIVE else None
-    return _find_opaque(token, now=now, fresh=fresh)
+        return claims if token_state(jti=claims.jti, expires_at=claims.exp, now=now) == LIVE else None
+    return _find_opaque(token, now=now)
 
 
 def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
@@ -71,18 +75,16 @@ def _claims_key(token_hash: str) -> str:
     return f"oauth:opaque-claims:{token_hash}"
 
 
-def _find_opaque(token: str, *, now: datetime, fresh: bool) -> TokenClaims | None:
+def _find_opaque(token: str, *, now: datetime) -> TokenClaims | None:
     token_hash = hash_token(token)
-    if not fresh and (cached := cache.get(_claims_key(token_hash))) is not None:
+    if (cached := cache.get(_claims_key(token_hash))) is not None:
         claims = TokenClaims(**cached)
         state = token_state(jti=claims.jti, expires_at=claims.exp, now=now)
     else:
-        row = AccessToken.objects.filter(token_hash=token_hash).first()
-        if row is None:
+        record = AccessToken.objects.filter(token_hash=token_hash).values_list(RECORD, flat=True).first()
+        if record is None:
             return None
-        claims = _claims_of_row(row)
-        state = REVOKED if row.revoked_at is not None else LIVE
-        remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now)
+        claims, state = _remember_record(record, now=now)
         if (lifetime := claims.exp - int(now.timestamp())) > 0:
             cache.set(_claims_key(token_hash), claims.as_dict(), lifetime)
     if state != LIVE or claims.exp <= now.timestamp():
@@ -90,15 +92,77 @@ def _find_opaque(token: str, *, now: datetime, fresh: bool) -> TokenClaims | Non
     return claims
 
 
-def _claims_of_row(row: AccessToken) -> TokenClaims:
-    return TokenClaims(
+# A token's record as one JSON value, so that it can ride along in another query (introspection).
+RECORD = JSONObject(
+    client_id="client_id",
+    scope="scope",
+    jti="jti",
+    environment="environment",
+    issued_at="issued_at",
+    expires_at="expires_at",
+    revoked_at="revoked_at",
+)
+
+
+def _remember_record(record: dict[str, Any], *, now: datetime) -> tuple[TokenClaims, str]:
+    """The claims and state a record describes; the state is cached like any other."""
+    claims = TokenClaims(
         iss=settings.OAUTH_ISSUER,
-        sub=row.client_id,
-        client_id=row.client_id,
+        sub=record["client_id"],
+        client_id=record["client_id"],
         aud=settings.OAUTH_AUDIENCE,
-        iat=int(row.issued_at.timestamp()),
-        exp=int(row.expires_at.timestamp()),
-        jti=row.jti,
-        scope=row.scope,
-        env=row.environment,
+        iat=_timestamp(record["issued_at"]),
+        exp=_timestamp(record["expires_at"]),
+        jti=record["jti"],
+        scope=record["scope"],
+        env=record["environment"],
     )
+    state = LIVE if record["revoked_at"] is None else REVOKED
+    remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now)
+    return claims, state
+
+
+def _timestamp(value: str) -> int:
+    """Seconds since the epoch of a JSON datetime: ISO 8601 (PostgreSQL) or naive UTC (SQLite)."""
+    moment = datetime.fromisoformat(value)
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+class Introspection:
+    """Introspect one token in the query that authenticates the caller (RFC 7662 §2.1).
+
+    What needs no database (a JWT's signature and claims) is checked first; the token's record
+    is then read as a subquery of the caller's key pair lookup, handed to ``authenticate_client``
+    as ``find_key_pair``, so one query answers both and sees a revocation at once.
+    """
+
+    def __init__(self, token: str, *, now: datetime) -> None:
+        self.now = now
+        self.jwt_claims: TokenClaims | None = None
+        self.records: QuerySet[AccessToken] | None = None
+        self.record: dict[str, Any] | None = None
+        if not is_plausible_token(token):
+            return
+        if looks_like_jwt(token):
+            self.jwt_claims = verify_jwt(token, now=now)
+            if self.jwt_claims is not None:
+                self.records = AccessToken.objects.filter(jti=self.jwt_claims.jti)
+        else:
+            self.records = AccessToken.objects.filter(token_hash=hash_token(token))
+
+    def find_key_pair(self, client_id: str) -> KeyPair | None:
+        """The caller's key pair with its application, and the token's record, in one query."""
+        key_pairs = KeyPair.objects.select_related("application").filter(client_id=client_id)
+        if self.records is None:  # nothing worth looking up
+            return key_pairs.first()
+        key_pair = key_pairs.annotate(token_record=Subquery(self.records.values(record=RECORD)[:1])).first()
+        self.record = key_pair.token_record if key_pair else None
+        return key_pair
+
+    def live_claims(self) -> TokenClaims | None:
+        """The token's claims if it is ours, unexpired and not revoked; else None."""
+        if self.record is None:
+            return None
+        claims, state = _remember_record(self.record, now=self.now)
+        claims = self.jwt_claims or claims
+        return claims if state == LIVE and claims.exp > self.now.timestamp() else None

@@ -243,12 +243,16 @@ def test_get_is_405_and_the_trailing_slash_works(gateway, api_client, introspect
 
 
 @pytest.mark.parametrize("token_format", ["jwt", "opaque"])
-def test_introspection_costs_one_query_for_the_caller_and_at_most_one_for_the_token(
+def test_introspection_costs_one_query_for_the_caller_and_the_token_together(
     gateway, introspect, issue, token_format, django_assert_num_queries
 ):
     token = issue(token_format)
     key_store.active_key()  # signing keys loaded, as in any running process
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1) as captured:
         assert introspect(gateway, token).json()["active"] is True
-    with django_assert_num_queries(1):  # a garbled token needs no lookup at all
+    assert "tokens_accesstoken" in captured.captured_queries[0]["sql"]
+    AccessToken.objects.update(revoked_at=timezone.now())
+    with django_assert_num_queries(1):  # and that query sees a revocation at once, cache or not
+        assert introspect(gateway, token).json() == {"active": False}
+    with django_assert_num_queries(1):  # a garbled token is not looked up at all
         assert introspect(gateway, "a.b.c").json() == {"active": False}
