@@ -12,6 +12,18 @@ from clients.services import IssuedKeys
 PASSWORD = "a long enough passphrase 42"
 
 
+@pytest.fixture(autouse=True)
+def _opaque_tokens(settings):
+    """The portal does not care about the format; opaque tokens spare making an RSA key per test."""
+    settings.OAUTH_DEFAULT_TOKEN_FORMAT = "opaque"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Accounts are made in most tests; the real hasher costs a large part of a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def scopes(db):
     Scope.objects.bulk_create([Scope(name="read", description="Read your data"), Scope(name="write")])

@@ -9,6 +9,7 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEvent
 from clients.models import Application
 from clients.services import generate_keys
+from portal.templatetags.portal import ago
 
 VALID = {
     "name": "Reports",
@@ -47,7 +48,7 @@ def test_the_list_shows_only_my_applications_with_their_figures(portal, own_app,
     assert 'badge-sandbox">Sandbox<' in billing_row and "badge-production" not in billing_row
     assert '<code class="scope">read</code> <code class="scope">write</code>' in billing_row
     assert 'data-label="Tokens issued" class="num">2<' in billing_row
-    assert "ago</time>" in billing_row
+    assert "just now</time>" in billing_row
     quiet_row = html[html.index(">quiet<"):]
     assert "No keys yet" in quiet_row and "JWT (RFC 9068)" in quiet_row and ">never<" in quiet_row
 
@@ -152,3 +153,10 @@ def test_a_disabled_application_says_so(portal, own_app):
     own_app.is_active = False
     own_app.save()
     assert b"An operator has disabled this application" in portal.get(f"/portal/applications/{own_app.pk}/").content
+
+
+def test_last_use_reads_as_words():
+    now = timezone.now()
+    assert (ago(now - timedelta(seconds=5)), ago(now - timedelta(hours=3, minutes=5)), ago(None)) == (
+        "just now", "3\xa0hours ago", ""
+    )
