@@ -51,3 +51,21 @@ def hs256_with_public_key(token: str) -> str:
     header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}
     unsigned = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims_of(token)).encode())}"
     return f"{unsigned}.{b64(hmac.new(public_pem, unsigned.encode(), hashlib.sha256).digest())}"
+
+
+def _our_kid(token: str) -> str:
+    return jwt.get_unverified_header(token)["kid"]
+
+
+# Every forgery both the introspection endpoint and the resource side must refuse, by name.
+FORGERIES = {
+    "tampered": tampered,
+    "alg-none": alg_none,
+    "hs256-public-key": hs256_with_public_key,
+    "unknown-kid": lambda token: resign(token, kid="no-such-kid"),
+    "foreign-key": lambda token: resign(token, key=foreign_key()),
+    "foreign-key-our-kid": lambda token: resign(token, key=foreign_key(), kid=_our_kid(token)),
+    "other-issuer": lambda token: resign(token, iss="https://evil.example"),
+    "other-audience": lambda token: resign(token, aud="https://other.example"),
+    "unrecorded-jti": lambda token: resign(token, jti="never-issued"),
+}

@@ -127,28 +127,10 @@ def test_unknown_or_garbled_tokens_are_exactly_inactive(gateway, introspect, tok
     assert response.json() == {"active": False}
 
 
-@pytest.mark.parametrize(
-    "forge",
-    [
-        forged.tampered,
-        forged.alg_none,
-        forged.hs256_with_public_key,
-        lambda token: forged.resign(token, kid="no-such-kid"),
-        lambda token: forged.resign(token, key=forged.foreign_key()),
-        lambda token: forged.resign(token, key=forged.foreign_key(), kid=jwt.get_unverified_header(token)["kid"]),
-        lambda token: forged.resign(token, iss="https://evil.example"),
-        lambda token: forged.resign(token, aud="https://other.example"),
-    ],
-    ids=["tampered", "alg-none", "hs256-public-key", "unknown-kid", "foreign-key", "foreign-key-our-kid", "iss", "aud"],
-)
+@pytest.mark.parametrize("forge", forged.FORGERIES.values(), ids=forged.FORGERIES.keys())
 def test_forged_jwts_are_exactly_inactive(gateway, introspect, issue, forge):
     response = introspect(gateway, forge(issue()))
     assert response.json() == {"active": False}
-
-
-def test_a_jwt_we_signed_but_never_recorded_is_inactive(gateway, introspect, issue):
-    token = forged.resign(issue(), jti="never-issued")
-    assert introspect(gateway, token).json() == {"active": False}
 
 
 def test_a_token_signed_by_a_retired_but_published_key_stays_active(gateway, introspect, issue):
