@@ -2,23 +2,16 @@
 
 from django.contrib import admin
 
+from tokens.admin import ReadOnlyAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "action", "actor", "client_id", "application", "environment", "address")
     list_filter = ("action", "environment", "created_at", ("application", admin.RelatedOnlyFieldListFilter))
     search_fields = ("client_id", "address", "user__username", "application__name")
     date_hierarchy = "created_at"
     list_select_related = ("user", "application")
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
