@@ -7,7 +7,9 @@ client id (``OAUTH_TOKEN_RATE_LIMIT``): per client, not per address, as many ser
 one NAT address. The cost on a good request is one cache read (two keys).
 """
 
+import functools
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -18,6 +20,7 @@ from .protocol.errors import TooManyRequests
 from .protocol.throttling import LockoutPolicy, RateLimit, seconds_until
 
 clock: Callable[[], float] = time.time  # replaced in tests
+logger = logging.getLogger(__name__)
 
 CLIENT_AUTHENTICATION = "client"
 SIGN_IN = "sign_in"
@@ -28,6 +31,25 @@ def lockout_policy() -> LockoutPolicy:
     return LockoutPolicy(threshold=settings.OAUTH_LOCKOUT_THRESHOLD, window=settings.OAUTH_LOCKOUT_WINDOW)
 
 
+def _fail_open(function):
+    """Let requests through, logged, while the cache is unreachable: an outage of Redis must not
+    become an outage of the token endpoint, and 256-bit secrets do not fall to a short window of
+    unthrottled guessing. ``TooManyRequests`` passes through."""
+
+    @functools.wraps(function)
+    def guarded(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except TooManyRequests:
+            raise
+        except Exception:  # the cache backend's own errors (redis, django-redis) have no common base
+            logger.warning("throttling skipped: the cache is unavailable", exc_info=True)
+            return None
+
+    return guarded
+
+
+@_fail_open
 def check_lockout(*, kind: str, identities: dict[str, str]) -> None:
     """Raise ``TooManyRequests`` while any of the identities (client id, address) is locked out."""
     if not lockout_policy().enabled:
@@ -42,6 +64,7 @@ def check_lockout(*, kind: str, identities: dict[str, str]) -> None:
         )
 
 
+@_fail_open
 def record_failure(*, kind: str, identities: dict[str, str]) -> None:
     """Count one failed attempt for each identity; reaching the threshold locks it for the window."""
     policy = lockout_policy()
@@ -77,6 +100,7 @@ def record_sign_in_failure(*, username: str, address: str) -> None:
     record_failure(kind=SIGN_IN, identities={"username": username.lower(), "address": address})
 
 
+@_fail_open
 def throttle_token_issuance(*, client_id: str) -> None:
     """Count a token request of an authenticated client; past ``OAUTH_TOKEN_RATE_LIMIT``, 429."""
     rate = RateLimit.parse(settings.OAUTH_TOKEN_RATE_LIMIT)

@@ -171,3 +171,17 @@ def test_introspection_and_revocation_count_and_honour_the_same_lockout(make_key
         assert response.status_code == 429, url
         assert response["Retry-After"] == "60" and response.json()["error"] == "temporarily_unavailable"
     assert post(path, right, address="10.0.0.3").status_code == 429
+
+
+def test_an_unreachable_cache_lets_requests_through_and_says_so(make_keys, request_token, monkeypatch, settings, caplog):
+    settings.OAUTH_TOKEN_RATE_LIMIT = "1/minute"
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for operation in ("get_many", "add", "incr", "set"):
+        monkeypatch.setattr(f"tokens.throttling.cache.{operation}", down)
+    keys = make_keys()
+    fail(request_token, keys, 4)  # counting fails quietly: still 401, never 500
+    assert [request_token(keys).status_code for _ in range(2)] == [200, 200]
+    assert "throttling skipped: the cache is unavailable" in caplog.text
