@@ -134,14 +134,21 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         accept=st.sampled_from(["", "*/*", "application/xml", "application/x-www-form-urlencoded", "text/html"])
         | st.text(max_size=30),
         query_format=st.sampled_from(["", "json", "xml", "urlencoded", "yaml"]),
+        content_length=st.sampled_from([None, None, "0", "-1", "abc", "+5", "99999999", "short", "long"]),
+        forwarded_for=st.none() | st.text(max_size=40).filter(lambda text: "\n" not in text and "\r" not in text),
     )
     @hypothesis_settings(
         max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
     )
-    def holds(body, authorization, accept, query_format):
+    def holds(body, authorization, accept, query_format, content_length, forwarded_for):
         cache.clear()  # each example starts with no lockout counts
         content_type, payload = body
         headers = {"HTTP_ACCEPT": accept}
+        if content_length is not None:  # a Content-Length that lies, or is not a number
+            lengths = {"short": str(max(0, len(payload) - 3)), "long": str(len(payload) + 5)}
+            headers["CONTENT_LENGTH"] = lengths.get(content_length, content_length)
+        if forwarded_for is not None:
+            headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
         if authorization is not None:
             headers["HTTP_AUTHORIZATION"] = authorization
         url = f"{path}?format={query_format}" if query_format else path
