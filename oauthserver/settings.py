@@ -162,8 +162,8 @@ OAUTH_CLIENT_CREDENTIALS_ENABLED = env.bool("OAUTH_CLIENT_CREDENTIALS_ENABLED", 
 OAUTH_MAX_REQUEST_BYTES = env.int("OAUTH_MAX_REQUEST_BYTES", default=8192)
 # How long a process trusts its in-memory copy of the signing keys before re-reading them.
 OAUTH_KEY_CACHE_SECONDS = env.int("OAUTH_KEY_CACHE_SECONDS", default=30)
-# How long a token's state (live or revoked) may be answered from the cache: the bound on a
-# revocation reaching another process when there is no shared cache (no REDIS_URL).
+# How long a token's state (live or revoked) may be answered from the cache: without a shared
+# cache (no REDIS_URL), the bound on a revocation reaching another host (tokens/token_state.py).
 OAUTH_TOKEN_STATE_CACHE_SECONDS = env.int("OAUTH_TOKEN_STATE_CACHE_SECONDS", default=30)
 
 # Abuse resistance (README "Security"). This many failed client authentications (or portal and

@@ -6,6 +6,7 @@ never change, so they are cached by hash until it expires, and its state by ``jt
 Introspection (``Introspection``) reads the database every time, in the caller's own query.
 """
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,10 +82,11 @@ def _find_opaque(token: str, *, now: datetime) -> TokenClaims | None:
         claims = TokenClaims(**cached)
         state = token_state(jti=claims.jti, expires_at=claims.exp, now=now)
     else:
+        checked_at = time.time()
         record = AccessToken.objects.filter(token_hash=token_hash).values_list(RECORD, flat=True).first()
         if record is None:
             return None
-        claims, state = _remember_record(record, now=now)
+        claims, state = _remember_record(record, now=now, checked_at=checked_at)
         if (lifetime := claims.exp - int(now.timestamp())) > 0:
             cache.set(_claims_key(token_hash), claims.as_dict(), lifetime)
     if state != LIVE or claims.exp <= now.timestamp():
@@ -104,7 +106,7 @@ RECORD = JSONObject(
 )
 
 
-def _remember_record(record: dict[str, Any], *, now: datetime) -> tuple[TokenClaims, str]:
+def _remember_record(record: dict[str, Any], *, now: datetime, checked_at: float) -> tuple[TokenClaims, str]:
     """The claims and state a record describes; the state is cached like any other."""
     claims = TokenClaims(
         iss=settings.OAUTH_ISSUER,
@@ -118,7 +120,7 @@ def _remember_record(record: dict[str, Any], *, now: datetime) -> tuple[TokenCla
         env=record["environment"],
     )
     state = LIVE if record["revoked_at"] is None else REVOKED
-    remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now)
+    remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now, checked_at=checked_at)
     return claims, state
 
 
@@ -138,6 +140,7 @@ class Introspection:
 
     def __init__(self, token: str, *, now: datetime) -> None:
         self.now = now
+        self.checked_at = time.time()
         self.jwt_claims: TokenClaims | None = None
         self.records: QuerySet[AccessToken] | None = None
         self.record: dict[str, Any] | None = None
@@ -163,6 +166,6 @@ class Introspection:
         """The token's claims if it is ours, unexpired and not revoked; else None."""
         if self.record is None:
             return None
-        claims, state = _remember_record(self.record, now=self.now)
+        claims, state = _remember_record(self.record, now=self.now, checked_at=self.checked_at)
         claims = self.jwt_claims or claims
         return claims if state == LIVE and claims.exp > self.now.timestamp() else None

@@ -12,7 +12,7 @@ from tokens.authentication import BearerTokenAuthentication, TokenClient
 from tokens.models import AccessToken
 from tokens.permissions import RequiredScopes
 from tokens.protocol.formats import TokenClaims
-from tokens.token_state import LIVE, REVOKED, remember_state, token_state
+from tokens.token_state import LIVE, REVOKED, _cache_is_per_process, remember_state, stamp_revocation, token_state
 
 pytestmark = pytest.mark.django_db
 factory = APIRequestFactory()
@@ -108,7 +108,7 @@ def test_with_drfs_default_exception_handler_the_challenge_is_still_rfc_6750(iss
 
 def test_a_token_state_is_cached_no_longer_than_the_setting_nor_the_token(settings, monkeypatch):
     timeouts = {}
-    monkeypatch.setattr(cache, "set", lambda key, value, timeout: timeouts.__setitem__(key, (value, timeout)))
+    monkeypatch.setattr(cache, "set", lambda key, value, timeout: timeouts.__setitem__(key, (value[0], timeout)))
     settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 300
     now = timezone.now().replace(microsecond=0)
     remember_state(jti="short", state=LIVE, expires_at=int(now.timestamp()) + 2, now=now)
@@ -128,3 +128,19 @@ def test_a_miss_asks_the_database_and_remembers_the_answer(issue, django_assert_
     assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE  # stale within the bound
     cache.clear()
     assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
+
+
+@pytest.mark.skipif(not _cache_is_per_process(), reason="with a shared cache, revoking writes to it for every process")
+def test_without_a_shared_cache_a_revocation_on_this_host_is_seen_at_once(issue, settings, tmp_path, django_assert_num_queries):
+    settings.VAR_DIR = tmp_path
+    issue()
+    row = AccessToken.objects.get()
+    now, exp = timezone.now(), int(row.expires_at.timestamp())
+    assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE  # cached as live here
+    # Another worker process of this host revokes: its cache is not ours, but the stamp is shared.
+    AccessToken.objects.update(revoked_at=now)
+    stamp_revocation()
+    with django_assert_num_queries(1):
+        assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
+    with django_assert_num_queries(0):
+        assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
