@@ -36,21 +36,22 @@ def record_event(
     """
     if user is _FROM_REQUEST:
         user = current_user()
-    event = AuditEvent(
-        created_at=timezone.now(),
-        action=action,
-        user=user,
-        client_id=_text(client_id)[:64],
-        application=application,
-        environment=environment,
-        address=current_address()[:64],
-        details={name: _bounded(value) for name, value in (details or {}).items()},
-    )
-    logger.info(json.dumps(_log_fields(event), separators=(",", ":"), default=str))
-    if persist:
-        event.save(force_insert=True)
-        return event
-    return None
+    fields = {
+        "created_at": timezone.now(),
+        "action": action,
+        "user": user,
+        "client_id": _text(client_id)[:64],
+        "application": application,
+        "environment": environment,
+        "address": current_address()[:64],
+        "details": {name: _bounded(value) for name, value in (details or {}).items()},
+    }
+    logger.info(json.dumps(_log_fields(fields), separators=(",", ":"), default=str))
+    if not persist:
+        return None  # no model instance either: this is the high-volume token path
+    event = AuditEvent(**fields)
+    event.save(force_insert=True)
+    return event
 
 
 def record_application_change(application: Application, *, changed_fields: list[str]) -> AuditEvent | None:
@@ -76,14 +77,15 @@ def _text(value: str) -> str:
     return value[:_MAX_TEXT].replace("\x00", "")
 
 
-def _log_fields(event: AuditEvent) -> dict[str, Any]:
-    fields = {
-        "event": event.action,
-        "at": event.created_at.isoformat(),
-        "user": event.user.get_username() if event.user else None,
-        "client_id": event.client_id or None,
-        "application_id": event.application_id,
-        "environment": event.environment or None,
-        "address": event.address or None,
+def _log_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    user, application = fields["user"], fields["application"]
+    line = {
+        "event": str(fields["action"]),
+        "at": fields["created_at"].isoformat(),
+        "user": user.get_username() if user else None,
+        "client_id": fields["client_id"] or None,
+        "application_id": application.pk if application else None,
+        "environment": fields["environment"] or None,
+        "address": fields["address"] or None,
     }
-    return {**{name: value for name, value in fields.items() if value is not None}, **event.details}
+    return {**{name: value for name, value in line.items() if value is not None}, **fields["details"]}
