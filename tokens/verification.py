@@ -7,6 +7,7 @@ Introspection (``Introspection``) reads the database every time, in the caller's
 """
 
 import time
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,17 +58,8 @@ def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
             algorithms=list(SUPPORTED_ALGORITHMS),
             now=int(now.timestamp()),
         )
-        return TokenClaims(
-            iss=claims["iss"],
-            sub=claims["sub"],
-            client_id=claims["client_id"],
-            aud=claims["aud"],
-            iat=claims["iat"],
-            exp=claims["exp"],
-            jti=claims["jti"],
-            scope=claims.get("scope", ""),
-            env=claims.get("env", ""),
-        )
+        # decode_jwt required the other claims; scope and env are optional (RFC 9068 §2.2.3).
+        return TokenClaims(**{field.name: claims.get(field.name, "") for field in fields(TokenClaims)})
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
 
