@@ -3,7 +3,8 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from audit.services import record_application_change
+from audit.models import AuditAction
+from audit.services import record_application_change, record_event
 from tokens.services import revoke_tokens
 
 from .models import Application, KeyPair, Scope
@@ -58,6 +59,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change:
             record_application_change(obj, changed_fields=form.changed_data)
+        else:
+            record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
 
     @admin.action(description="Disable selected applications (no new tokens)", permissions=["change"])
     def disable(self, request, queryset) -> None:

@@ -46,12 +46,6 @@ class ApplicationForm(forms.Form):
         self.fields["token_lifetime"].validators.append(MaxValueValidator(longest))
         self.fields["token_lifetime"].widget.attrs["max"] = longest
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the application a name.")
-        return name
-
     def clean(self):
         cleaned = super().clean()
         allowed, default = set(cleaned.get("scopes") or ()), set(cleaned.get("default_scopes") or ())

@@ -118,34 +118,32 @@ def keys_generate(request: HttpRequest, pk: int, environment: str) -> HttpRespon
 @require_POST
 @login_required
 def keys_regenerate(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
-    application, environment = _owned(request, pk), _environment(environment)
-    if (key_pair := _key_pair(application, environment)) is None:
-        return _nothing_to_do(request, application, environment, "There are no keys to regenerate.")
-    if not _confirmed(request):
-        return _confirm(
-            request, application, environment, "Regenerate secret",
-            "A new secret replaces the current one, which stops working at once. "
-            "Every service using it will fail to get tokens until you give it the new one.",
-        )
+    found = _confirmed_key_pair(
+        request, pk, environment, "Regenerate secret",
+        "A new secret replaces the current one, which stops working at once. "
+        "Every service using it will fail to get tokens until you give it the new one.",
+    )
+    if isinstance(found, HttpResponse):
+        return found
+    application, key_pair = found
     issued = regenerate_secret(key_pair=key_pair)
-    return _application_page(request, application, environment, issued=issued)
+    return _application_page(request, application, key_pair.environment, issued=issued)
 
 
 @require_POST
 @login_required
 def keys_revoke(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
-    application, environment = _owned(request, pk), _environment(environment)
-    if (key_pair := _key_pair(application, environment)) is None:
-        return _nothing_to_do(request, application, environment, "There are no keys to revoke.")
-    if not _confirmed(request):
-        return _confirm(
-            request, application, environment, "Revoke keys",
-            "The consumer key and secret are deleted and every live token issued with them is revoked. "
-            "You can generate new keys afterwards.",
-        )
+    found = _confirmed_key_pair(
+        request, pk, environment, "Revoke keys",
+        "The consumer key and secret are deleted and every live token issued with them is revoked. "
+        "You can generate new keys afterwards.",
+    )
+    if isinstance(found, HttpResponse):
+        return found
+    application, key_pair = found
     revoked = revoke_keys(key_pair=key_pair)
     messages.success(request, f"Keys revoked, with {_tokens(revoked)}.")
-    return redirect(_tab_url(application, environment))
+    return redirect(_tab_url(application, key_pair.environment))
 
 
 @require_POST
@@ -197,9 +195,17 @@ def _confirm(request, application, environment, action: str, consequence: str) -
     return render(request, "portal/confirm.html", context)
 
 
-def _nothing_to_do(request, application, environment, message: str) -> HttpResponse:
-    messages.info(request, message)
-    return redirect(_tab_url(application, environment))
+def _confirmed_key_pair(
+    request: HttpRequest, pk: int, environment: str, action: str, consequence: str
+) -> tuple[Application, KeyPair] | HttpResponse:
+    """The key pair a destructive action is for, once confirmed; else the page to show instead."""
+    application, environment = _owned(request, pk), _environment(environment)
+    if (key_pair := _key_pair(application, environment)) is None:
+        messages.info(request, f"There are no keys to {action.split()[0].lower()}.")
+        return redirect(_tab_url(application, environment))
+    if not _confirmed(request):
+        return _confirm(request, application, environment, action, consequence)
+    return application, key_pair
 
 
 def _application_page(request, application, environment, *, issued: IssuedKeys | None = None) -> HttpResponse:

@@ -84,6 +84,16 @@ def test_an_admin_edit_is_saved_and_audited(admin_client, billing):
     assert KeyPair.objects.get(pk=pair.pk).secret_hash == pair.secret_hash
 
 
+def test_an_application_added_in_the_admin_is_audited(admin_client, admin_user):
+    response = admin_client.post(f"{APPLICATIONS}add/", {
+        "name": "ops-tool", "scopes": "read", "default_scopes": "read", "owner": admin_user.pk, "is_active": "on",
+        "client_credentials_enabled": "on", "key_pairs-TOTAL_FORMS": 0, "key_pairs-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302
+    created = AuditEvent.objects.get(action=AuditAction.APPLICATION_CREATED)
+    assert (created.application.name, created.user) == ("ops-tool", admin_user)
+
+
 def test_disable_and_enable_actions(admin_client, issued, billing, request_token):
     production = issued["keys"][0]
     response = run_action(admin_client, APPLICATIONS, "disable", [billing])
