@@ -32,7 +32,8 @@ class ApplicationForm(forms.Form):
         help_text="Seconds. Empty for the server default.",
     )
 
-    def __init__(self, *args, application: Application | None = None, **kwargs):
+    def __init__(self, *args, owner, application: Application | None = None, **kwargs):
+        self.owner, self.application = owner, application
         if application is not None:
             kwargs.setdefault("initial", initial_values(application))
         super().__init__(*args, **kwargs)
@@ -45,6 +46,16 @@ class ApplicationForm(forms.Form):
         longest = settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME  # read per request: tests change it
         self.fields["token_lifetime"].validators.append(MaxValueValidator(longest))
         self.fields["token_lifetime"].widget.attrs["max"] = longest
+
+    def clean_name(self) -> str:
+        """Names are unique per developer (as in WSO2's store): this also stops a double submission."""
+        name = self.cleaned_data["name"]
+        others = Application.objects.filter(owner=self.owner, name__iexact=name)
+        if self.application is not None:
+            others = others.exclude(pk=self.application.pk)
+        if others.exists():
+            raise forms.ValidationError("You already have an application with this name.")
+        return name
 
     def clean(self):
         cleaned = super().clean()

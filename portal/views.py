@@ -66,7 +66,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def application_create(request: HttpRequest) -> HttpResponse:
-    form = ApplicationForm(request.POST) if request.method == "POST" else ApplicationForm()
+    form = ApplicationForm(request.POST if request.method == "POST" else None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             application = create_application(owner=request.user, **form.service_arguments())
@@ -81,7 +81,7 @@ def application_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     application = _owned(request, pk)
-    form = ApplicationForm(request.POST if request.method == "POST" else None, application=application)
+    form = ApplicationForm(request.POST if request.method == "POST" else None, owner=request.user, application=application)
     if request.method == "POST" and form.is_valid():
         try:
             update_application(application=application, **form.service_arguments())

@@ -104,6 +104,15 @@ def test_invalid_input_is_shown_beside_the_field_and_nothing_is_saved(portal, sc
     assert not Application.objects.exists()
 
 
+def test_submitting_the_same_new_application_twice_creates_it_once(portal, scopes, make_application, stranger):
+    make_application("Reports", owner=stranger)  # another developer's name does not count
+    assert portal.post("/portal/applications/new/", VALID).status_code == 302
+    again = portal.post("/portal/applications/new/", {**VALID, "name": "reports"})
+    assert again.status_code == 200
+    assert "You already have an application with this name." in field_block(again, "name")
+    assert Application.objects.filter(owner__username="dev").count() == 1
+
+
 def test_the_grant_can_be_left_off(portal, scopes):
     portal.post("/portal/applications/new/", {key: value for key, value in VALID.items() if key != "client_credentials_enabled"})
     assert Application.objects.get().client_credentials_enabled is False
@@ -160,3 +169,10 @@ def test_last_use_reads_as_words():
     assert (ago(now - timedelta(seconds=5)), ago(now - timedelta(hours=3, minutes=5)), ago(None)) == (
         "just now", "3\xa0hours ago", ""
     )
+
+
+def test_an_edit_may_keep_the_name(portal, own_app):
+    response = portal.post(f"/portal/applications/{own_app.pk}/edit/", {**VALID, "name": "Billing"})
+    assert response.status_code == 302
+    own_app.refresh_from_db()
+    assert own_app.name == "Billing"
