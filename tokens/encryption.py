@@ -50,6 +50,14 @@ def decrypt_private_key(stored: str) -> str:
         ) from None
 
 
+def reencrypt_private_key(stored: str) -> str:
+    """Encrypt a stored key again under the first (newest) key, so older keys can be dropped."""
+    try:
+        return key_encryption().rotate(stored.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeEncodeError):
+        return encrypt_private_key(decrypt_private_key(stored))  # raises the same clear error
+
+
 def is_encrypted(stored: str) -> bool:
     """Tell a Fernet token from a plain PEM key (the migration encrypts only the latter)."""
     return not stored.lstrip().startswith("-----BEGIN")
