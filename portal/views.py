@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from audit.services import recent_events
-from clients.models import Application, Environment, KeyPair
+from clients.models import Application, Environment, KeyPair, TokenFormat
 from clients.services import (
     IssuedKeys,
     create_application,
@@ -60,8 +60,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
-    applications = owned_applications(owner=request.user)
-    return render(request, "portal/application_list.html", {"applications": applications})
+    context = {"applications": owned_applications(owner=request.user), "server_format": _server_token_format()}
+    return render(request, "portal/application_list.html", context)
 
 
 @login_required
@@ -180,6 +180,11 @@ def _tab_url(application: Application, environment: str) -> str:
     return reverse("portal:keys", kwargs={"pk": application.pk, "environment": environment})
 
 
+def _server_token_format() -> str:
+    """What "Server default" means on this server, for applications that do not choose."""
+    return TokenFormat(settings.OAUTH_DEFAULT_TOKEN_FORMAT).label.split(" (")[0]  # "JWT", not "JWT (RFC 9068)"
+
+
 def _tokens(count: int) -> str:
     return f"{count} live token" + ("" if count == 1 else "s")
 
@@ -217,6 +222,7 @@ def _application_page(request, application, environment, *, issued: IssuedKeys |
         "key_pair": pairs.get(environment),
         "shown": show_credentials(issued, issuer=settings.OAUTH_ISSUER) if issued else None,
         "token_url": settings.OAUTH_ISSUER + "/oauth/token",
+        "server_format": _server_token_format(),
         "audit_events": recent_events(application),
     }
     return render(request, "portal/application_detail.html", context)
