@@ -19,6 +19,7 @@ $(VENV): pyproject.toml
 migrate: $(VENV)
 	$(PY) manage.py migrate --noinput
 
+run: export SERVE_ORIGIN = http://$(HOST):$(PORT)
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py createdemo

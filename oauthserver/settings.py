@@ -151,7 +151,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # OAuth (names and defaults as in CONTRACT.md).
-OAUTH_ISSUER = env.str("OAUTH_ISSUER", default="http://127.0.0.1:8000").rstrip("/")
+# make run passes SERVE_ORIGIN (from HOST/PORT) so a moved dev server names itself correctly.
+OAUTH_ISSUER = env.str("OAUTH_ISSUER", default=env.str("SERVE_ORIGIN", default="http://127.0.0.1:8000")).rstrip("/")
 OAUTH_AUDIENCE = env.str("OAUTH_AUDIENCE", default=OAUTH_ISSUER)
 OAUTH_ACCESS_TOKEN_LIFETIME = env.int("OAUTH_ACCESS_TOKEN_LIFETIME", default=3600)
 OAUTH_MAX_ACCESS_TOKEN_LIFETIME = env.int("OAUTH_MAX_ACCESS_TOKEN_LIFETIME", default=86400)
