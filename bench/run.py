@@ -66,6 +66,7 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
+    cpu_ms: float  # CPU time of the gunicorn workers per request, whatever else runs on the machine
     ratio: float | None = None
     target: float | None = None
 
@@ -101,7 +102,7 @@ def main() -> int:
                 ("bench-resource-server", "--resource-server"),
             ]
         }
-        base_url = stack.enter_context(_gunicorn(server_env, workers))
+        base_url, server_pid = stack.enter_context(_gunicorn(server_env, workers))
         jwt = _fetch_token(base_url, clients["bench-jwt"])
         only = os.environ.get("BENCH_ONLY", "")
         scenarios = [s for s in _scenarios(clients, jwt) if not only or s.name in {"ceiling", *only.split(",")}]
@@ -115,7 +116,7 @@ def main() -> int:
             flush=True,
         )
         run = [wrk, "-t", str(threads), "-c", str(connections), "-s", str(LUA_SCRIPT)]
-        results = _measure(run, base_url, scenarios, duration, warmup)
+        results = _measure([*run, base_url], server_pid, scenarios, duration, warmup)
 
     ceiling = results[0].requests_per_second
     results = [
@@ -131,7 +132,7 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _measure(run: list[str], base_url: str, scenarios: list[Scenario], duration: int, warmup: int) -> list[Result]:
+def _measure(run: list[str], server_pid: int, scenarios: list[Scenario], duration: int, warmup: int) -> list[Result]:
     """Run wrk for each scenario; the first, the ceiling, half before and half after the others.
 
     So a change in the machine's load during the run (other processes) affects both sides of
@@ -139,14 +140,14 @@ def _measure(run: list[str], base_url: str, scenarios: list[Scenario], duration:
     """
     ceiling, *measured = scenarios
     if warmup:
-        _wrk(run, base_url, ceiling, warmup)
-    ceiling_before = _wrk(run, base_url, ceiling, max(1, duration // 2))
+        _wrk(run, server_pid, ceiling, warmup)
+    ceiling_before = _wrk(run, server_pid, ceiling, max(1, duration // 2))
     results = []
     for scenario in measured:
         if warmup:
-            _wrk(run, base_url, scenario, warmup)
-        results.append(_wrk(run, base_url, scenario, duration))
-    ceiling_after = _wrk(run, base_url, ceiling, max(1, duration - duration // 2))
+            _wrk(run, server_pid, scenario, warmup)
+        results.append(_wrk(run, server_pid, scenario, duration))
+    ceiling_after = _wrk(run, server_pid, ceiling, max(1, duration - duration // 2))
     return [_combine(ceiling_before, ceiling_after), *results]
 
 
@@ -154,7 +155,7 @@ def _scenarios(clients: dict[str, dict], jwt: str) -> list[Scenario]:
     grant = urlencode({"grant_type": "client_credentials"})
     introspection = urlencode({"token": jwt, "token_type_hint": "access_token"})
     return [
-        Scenario("ceiling", "ceiling: GET /bench/ceiling", "GET", "/bench/ceiling", None),
+        Scenario("ceiling", "ceiling GET /bench/ceiling", "GET", "/bench/ceiling", None),
         Scenario("jwt", "JWT issuance", "POST", "/oauth/token", 0.50, _basic(clients["bench-jwt"]), grant, FORM),
         Scenario("opaque", "opaque issuance", "POST", "/oauth/token", 0.55, _basic(clients["bench-opaque"]), grant, FORM),
         Scenario(
@@ -222,7 +223,7 @@ def _gunicorn(env: dict[str, str], workers: int):
                     log.seek(0)
                     sys.exit(f"gunicorn did not start:\n{log.read()[-3000:]}")
                 time.sleep(0.1)
-        yield base_url
+        yield base_url, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -267,7 +268,17 @@ def _check(base_url: str, scenario: Scenario) -> None:
         sys.exit(f"{scenario.label}: {scenario.method} {scenario.path} answered {status} {body}; nothing to measure")
 
 
-def _wrk(command: list[str], base_url: str, scenario: Scenario, seconds: int) -> Result:
+def _worker_cpu_seconds(server_pid: int) -> float:
+    """User plus system CPU time so far of the gunicorn master's children, the workers (Linux)."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    ticks = 0
+    for child in children:
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(command: list[str], server_pid: int, scenario: Scenario, seconds: int) -> Result:
     env = {
         **os.environ,
         "BENCH_METHOD": scenario.method,
@@ -276,10 +287,13 @@ def _wrk(command: list[str], base_url: str, scenario: Scenario, seconds: int) ->
         "BENCH_AUTHORIZATION": scenario.authorization,
     }
     env = {name: value for name, value in env.items() if value}
+    *command, base_url = command
+    cpu_before = _worker_cpu_seconds(server_pid)
     output = subprocess.run(
         [*command, "-d", f"{seconds}s", "--timeout", "5s", base_url + scenario.path],
         env=env, check=True, capture_output=True, text=True,
     ).stdout
+    cpu = _worker_cpu_seconds(server_pid) - cpu_before
     line = next((line for line in output.splitlines() if line.startswith("BENCH_RESULT ")), None)
     if line is None:
         sys.exit(f"wrk printed no result for {scenario.label}:\n{output}")
@@ -292,6 +306,7 @@ def _wrk(command: list[str], base_url: str, scenario: Scenario, seconds: int) ->
         p99_ms=figures["p99_us"] / 1000,
         errors=figures["status_errors"] + figures["socket_errors"],
         requests=figures["requests"],
+        cpu_ms=round(1000 * cpu / max(figures["requests"], 1), 3),
     )
 
 
@@ -306,6 +321,7 @@ def _combine(first: Result, second: Result) -> Result:
         p99_ms=max(first.p99_ms, second.p99_ms),
         errors=first.errors + second.errors,
         requests=first.requests + second.requests,
+        cpu_ms=round((first.cpu_ms * first.requests + second.cpu_ms * second.requests) / max(first.requests + second.requests, 1), 3),
     )
 
 
@@ -314,13 +330,20 @@ def _percent(value: float | None) -> str:
 
 
 def _table(results: list[Result]) -> str:
-    header = f"{'scenario':<30} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'ratio':>6}  target"
+    """The figures, with the workers' CPU per request beside them: unlike requests per second, that
+    hardly moves when other processes compete for the machine, so its ratio is the steadier one."""
+    header = (
+        f"{'scenario':<27} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'ratio':>6}  "
+        f"{'CPU ms/req':>10} {'CPU ratio':>9}  target"
+    )
     lines = [header, "-" * len(header)]
+    ceiling_cpu = results[0].cpu_ms
     for r in results:
         verdict = "" if r.target is None else f">= {_percent(r.target)} {'ok' if r.passed else 'MISSED'}"
+        cpu_ratio = ceiling_cpu / r.cpu_ms if r.cpu_ms else None
         lines.append(
-            f"{r.label:<30} {r.requests_per_second:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.errors:>6} "
-            f"{_percent(r.ratio):>6}  {verdict}"
+            f"{r.label[:27]:<27} {r.requests_per_second:>6.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.errors:>6} "
+            f"{_percent(r.ratio):>6}  {r.cpu_ms:>10.2f} {_percent(cpu_ratio):>9}  {verdict}"
         )
     return "\n".join(lines)
 
