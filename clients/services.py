@@ -19,12 +19,19 @@ from tokens.protocol.scopes import format_scope, parse_scope
 from tokens.throttling import check_client_lockout, record_client_failure
 
 from .models import Application, Environment, KeyPair, Scope
-from .prepared import PreparedLookup
+from .prepared import PreparedQuery
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
 
 
 # Every token, introspection and revocation request makes this lookup: compiled once, not per request.
-_KEY_PAIR_WITH_APPLICATION = PreparedLookup(KeyPair, "client_id", select_related=["application"])
+_KEY_PAIR_WITH_APPLICATION = PreparedQuery(
+    KeyPair, lambda client_id: KeyPair.objects.select_related("application").filter(client_id=client_id)
+)
+
+
+def find_key_pair(client_id: str) -> KeyPair | None:
+    """The key pair of client_id with its application, or None (one query)."""
+    return _KEY_PAIR_WITH_APPLICATION.first(client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +185,7 @@ def revoke_keys(*, key_pair: KeyPair) -> int:
 
 
 def authenticate_client(
-    *, credentials: ClientCredentials, find_key_pair: Callable[[str], KeyPair | None] = _KEY_PAIR_WITH_APPLICATION.get
+    *, credentials: ClientCredentials, find_key_pair: Callable[[str], KeyPair | None] = find_key_pair
 ) -> KeyPair:
     """Find the key pair, with its application, that the credentials prove (one query).
 

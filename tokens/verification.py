@@ -18,6 +18,8 @@ from django.db.models import QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from clients.models import KeyPair
+from clients.prepared import PreparedQuery
+from clients.services import find_key_pair
 
 from .keystore import key_store
 from .models import AccessToken
@@ -122,6 +124,20 @@ def _timestamp(value: str) -> int:
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
+def _key_pair_with_token_record(field: str) -> PreparedQuery[KeyPair]:
+    """The caller's key pair with its application, and the record of the token whose field is given."""
+
+    def build(client_id: str, value: str) -> QuerySet[KeyPair]:
+        record = AccessToken.objects.filter(**{field: value}).values(record=RECORD)[:1]
+        return KeyPair.objects.select_related("application").filter(client_id=client_id).annotate(token_record=Subquery(record))
+
+    return PreparedQuery(KeyPair, build)
+
+
+# Compiled once per process: compiling this query cost more than running it.
+_KEY_PAIR_WITH_TOKEN_RECORD = {field: _key_pair_with_token_record(field) for field in ("jti", "token_hash")}
+
+
 class Introspection:
     """Introspect one token in the query that authenticates the caller (RFC 7662 §2.1).
 
@@ -134,23 +150,23 @@ class Introspection:
         self.now = now
         self.checked_at = time.time()
         self.jwt_claims: TokenClaims | None = None
-        self.records: QuerySet[AccessToken] | None = None
+        self.record_lookup: tuple[str, str] | None = None  # (field of AccessToken, value)
         self.record: dict[str, Any] | None = None
         if not is_plausible_token(token):
             return
         if looks_like_jwt(token):
             self.jwt_claims = verify_jwt(token, now=now)
             if self.jwt_claims is not None:
-                self.records = AccessToken.objects.filter(jti=self.jwt_claims.jti)
+                self.record_lookup = ("jti", self.jwt_claims.jti)
         else:
-            self.records = AccessToken.objects.filter(token_hash=hash_token(token))
+            self.record_lookup = ("token_hash", hash_token(token))
 
     def find_key_pair(self, client_id: str) -> KeyPair | None:
         """The caller's key pair with its application, and the token's record, in one query."""
-        key_pairs = KeyPair.objects.select_related("application").filter(client_id=client_id)
-        if self.records is None:  # nothing worth looking up
-            return key_pairs.first()
-        key_pair = key_pairs.annotate(token_record=Subquery(self.records.values(record=RECORD)[:1])).first()
+        if self.record_lookup is None:  # nothing worth looking up
+            return find_key_pair(client_id)
+        field, value = self.record_lookup
+        key_pair = _KEY_PAIR_WITH_TOKEN_RECORD[field].first(client_id, value)
         self.record = key_pair.token_record if key_pair else None
         return key_pair
 

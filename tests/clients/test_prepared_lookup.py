@@ -1,16 +1,23 @@
-"""The key pair lookup compiled once per process gives what the ORM gives, in one query."""
+"""Queries compiled once per process give what the ORM gives, in one query."""
+
+from django.db.models import Subquery
 
 from clients.models import KeyPair
-from clients.prepared import PreparedLookup
+from clients.prepared import PreparedQuery
+from tokens.models import AccessToken
+
+
+def key_pair_with_application(client_id):
+    return KeyPair.objects.select_related("application").filter(client_id=client_id)
 
 
 def test_finds_the_key_pair_with_its_application_in_one_query(make_keys, django_assert_num_queries):
     keys = make_keys(name="billing", scopes="read write")
-    lookup = PreparedLookup(KeyPair, "client_id", select_related=["application"])
+    query = PreparedQuery(KeyPair, key_pair_with_application)
     expected = KeyPair.objects.select_related("application").get(client_id=keys.client_id)
 
     with django_assert_num_queries(1):
-        key_pair = lookup.get(keys.client_id)
+        key_pair = query.first(keys.client_id)
         application = key_pair.application  # loaded by the same query
 
     assert key_pair == expected
@@ -21,14 +28,27 @@ def test_finds_the_key_pair_with_its_application_in_one_query(make_keys, django_
     assert application.is_active is True
 
 
-def test_second_lookup_reuses_the_compiled_sql_and_sees_new_rows(make_keys):
-    lookup = PreparedLookup(KeyPair, "client_id", select_related=["application"])
+def test_second_use_reuses_the_compiled_sql_and_sees_new_rows(make_keys):
+    query = PreparedQuery(KeyPair, key_pair_with_application)
     first = make_keys(name="first")
-    assert lookup.get(first.client_id).application.name == "first"
+    assert query.first(first.client_id).application.name == "first"
     second = make_keys(name="second")
-    assert lookup.get(second.client_id).application.name == "second"
+    assert query.first(second.client_id).application.name == "second"
 
 
 def test_unknown_value_is_none(db):
-    lookup = PreparedLookup(KeyPair, "client_id", select_related=["application"])
-    assert lookup.get("no-such-client") is None
+    assert PreparedQuery(KeyPair, key_pair_with_application).first("no-such-client") is None
+
+
+def test_two_values_and_an_annotation(make_keys, request_token):
+    keys = make_keys(name="billing")
+    request_token(keys)
+    jti = AccessToken.objects.get().jti
+
+    def with_scope_of_token(client_id, token_jti):
+        scope = AccessToken.objects.filter(jti=token_jti).values("scope")[:1]
+        return key_pair_with_application(client_id).annotate(token_scope=Subquery(scope))
+
+    query = PreparedQuery(KeyPair, with_scope_of_token)
+    assert query.first(keys.client_id, jti).token_scope == "read"
+    assert query.first(keys.client_id, "no-such-jti").token_scope is None
