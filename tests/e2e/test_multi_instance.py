@@ -18,8 +18,8 @@ import requests
 from .instances import eventually, shared_setup
 
 KEY_CACHE_SECONDS = 1  # OAUTH_KEY_CACHE_SECONDS for the instances: short, so the test is too
-# OAUTH_TOKEN_STATE_CACHE_SECONDS: how long a process without Redis may still take a revoked
-# token for live. With Redis, revocation is seen everywhere at once.
+# OAUTH_TOKEN_STATE_CACHE_SECONDS: the longest a process without Redis may take a revoked token
+# for live (on another host; on one host the stamp file in var/ makes it at once, as with Redis).
 TOKEN_STATE_CACHE_SECONDS = 1
 SHARED_CACHE = bool(os.environ.get("REDIS_URL"))
 ISSUER = "http://127.0.0.1"  # one issuer for both, as behind a load balancer
