@@ -229,7 +229,11 @@ LOGGING = {
     "formatters": {"message": {"format": "%(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
-        "audit": {"class": "audit.log.StdoutHandler", "formatter": "message"},
+        "audit": {
+            "class": "audit.log.StdoutHandler",
+            "formatter": "message",
+            "stream_name": env.str("AUDIT_LOG_STREAM", default="stdout"),
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Audit events: one JSON object per line on standard output (README "Security").

@@ -1,7 +1,11 @@
 """Management commands of CONTRACT.md: createclient, rotatekeys, and make run's createdemo."""
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -76,3 +80,19 @@ def test_createdemo_registers_demo_once_and_prints_a_curl_command(db, request_to
     assert "curl -s -u" in output and "/oauth/token" in output
     assert run("createdemo") == ""
     assert Application.objects.count() == 1
+
+
+def test_createclient_from_the_shell_prints_only_its_json_line_on_stdout(tmp_path):
+    """Audit log lines of the events it causes go to stderr, so `| jq` sees one JSON value."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    env.pop("AUDIT_LOG_STREAM", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "createclient", "cli", "--scopes", "read"],
+        cwd=root, env=env, capture_output=True, text=True, check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["name"] == "cli"
+    assert '"event":"application_created"' in result.stderr
