@@ -53,6 +53,12 @@ def hs256_with_public_key(token: str) -> str:
     return f"{unsigned}.{b64(hmac.new(public_pem, unsigned.encode(), hashlib.sha256).digest())}"
 
 
+def nested_header(token: str) -> str:
+    """A header of 2,500 nested arrays: past the JSON parser's recursion limit, under our length bound."""
+    _, payload, signature = token.split(".")
+    return f"{b64(b'[' * 2500)}.{payload}.{signature}"
+
+
 def _our_kid(token: str) -> str:
     return jwt.get_unverified_header(token)["kid"]
 
@@ -68,4 +74,5 @@ FORGERIES = {
     "other-issuer": lambda token: resign(token, iss="https://evil.example"),
     "other-audience": lambda token: resign(token, aud="https://other.example"),
     "unrecorded-jti": lambda token: resign(token, jti="never-issued"),
+    "nested-header": nested_header,
 }

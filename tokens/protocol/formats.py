@@ -92,7 +92,8 @@ def _unverified_header(token: str) -> dict[str, Any]:
     segment = token.split(".", 1)[0]
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, TypeError):  # binascii.Error and JSONDecodeError are ValueErrors
+    # binascii.Error and JSONDecodeError are ValueErrors; deep nesting exhausts the parser's stack.
+    except (ValueError, TypeError, RecursionError):
         raise jwt.DecodeError("invalid JOSE header") from None
     if not isinstance(header, dict):
         raise jwt.DecodeError("invalid JOSE header")
