@@ -1,43 +1,24 @@
-"""Choose the response format: the ``format`` parameter first, then ``Accept``, else JSON."""
+"""Choose the body parser and the response format: ``format`` first, then ``Accept``, else JSON."""
 
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.utils.mediatypes import media_type_matches, order_by_precedence
 
-from .protocol.errors import OAuthError
+
+def select_parser(parsers: list[type[BaseParser]], content_type: str) -> type[BaseParser] | None:
+    """The parser for the request's media type, or None when we read no such body."""
+    return next((parser for parser in parsers if media_type_matches(parser.media_type, content_type)), None)
 
 
-class OAuthContentNegotiation(BaseContentNegotiation):
-    """Never answers 406: an OAuth client that accepts nothing we speak still gets JSON."""
-
-    def select_parser(self, request, parsers):
-        for parser in parsers:
-            if media_type_matches(parser.media_type, request.content_type):
-                return parser
-        return None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        by_format = {renderer.format: renderer for renderer in renderers}
-        requested = request.query_params.get("format") or _body_format(request)
-        if requested in by_format:
-            renderer = by_format[requested]
-            return renderer, renderer.media_type
-        accept = request.META.get("HTTP_ACCEPT", "")
+def select_renderer(renderers: list[type[BaseRenderer]], requested_format: str | None, accept: str) -> type[BaseRenderer]:
+    """Never a 406: an OAuth client that accepts nothing we speak still gets JSON."""
+    for renderer in renderers:
+        if requested_format and renderer.format == requested_format:
+            return renderer
+    if accept and accept != "*/*":
         for media_types in order_by_precedence([part.strip() for part in accept.split(",") if part.strip()]):
             for media_type in media_types:
                 for renderer in renderers:
                     if media_type != "*/*" and media_type_matches(renderer.media_type, media_type):
-                        return renderer, renderer.media_type
-        return renderers[0], renderers[0].media_type
-
-
-def _body_format(request) -> str | None:
-    """The ``format`` field of the body, if the body parses; a parse error surfaces in the view."""
-    try:
-        data = request.data
-    except OAuthError:
-        raise
-    except Exception:
-        return None
-    if isinstance(data, list):
-        return next((value for name, value in data if name == "format"), None)
-    return None
+                        return renderer
+    return renderers[0]

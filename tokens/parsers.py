@@ -6,7 +6,21 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from rest_framework.parsers import BaseParser
 
+from .negotiation import select_parser
 from .protocol.errors import InvalidRequest, RequestTooLarge
+from .protocol.params import single_valued
+
+
+def read_params(request, parsers: list[type[BaseParser]]) -> dict[str, str]:
+    """The body's parameters, one value each (RFC 6749 §3.2); no body or no media type is none."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not content_type or declared == "0":
+        return {}
+    parser = select_parser(parsers, content_type)
+    if parser is None:
+        raise InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
+    return single_valued(parser().parse(request, content_type, {"request": request}))
 
 
 def read_bounded(stream, parser_context) -> bytes:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import record_event
 from clients.models import Application, KeyPair, Scope
+from clients.prepared import PreparedInsert
 from clients.services import authenticate_client, describe_client
 
 from .keystore import key_store, published_keys_query
@@ -41,6 +42,13 @@ from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
 from .token_state import remember_revoked
 from .verification import Introspection, find_live_token, is_plausible_token, verify_jwt
+
+# The row every token request writes, compiled once (the ORM's create() cost four times the INSERT).
+_TOKEN_RECORD = PreparedInsert(
+    AccessToken,
+    ["application_id", "key_pair_id", "client_id", "environment", "scope", "token_format", "jti", "token_hash",
+     "issued_at", "expires_at"],
+)
 
 # Rows per statement when revoking or deleting tokens in bulk.
 REVOKE_BATCH_SIZE = 1000
@@ -88,9 +96,9 @@ def issue_token(
         JWTFormat(key_store.active_key()) if grant.token_format == JWTFormat.name else OpaqueFormat()
     )
     access_token = token_format.mint(claims)
-    AccessToken.objects.create(
+    _TOKEN_RECORD.insert(
         application_id=key_pair.application_id,
-        key_pair=key_pair,
+        key_pair_id=key_pair.pk,
         client_id=key_pair.client_id,
         environment=key_pair.environment,
         scope=claims.scope,

@@ -19,11 +19,11 @@ from django.db.models.functions import JSONObject
 
 from clients.models import KeyPair
 from clients.prepared import PreparedQuery
-from clients.services import find_key_pair
+from clients.services import find_key_pair, key_pairs_with_application
 
 from .keystore import key_store
 from .models import AccessToken
-from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt
+from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt, unverified_kid
 from .protocol.keys import SUPPORTED_ALGORITHMS
 from .token_state import LIVE, REVOKED, remember_state, token_state
 
@@ -50,20 +50,44 @@ def find_live_token(token: str, *, now: datetime) -> TokenClaims | None:
 
 def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
     """Check a JWT's signature and claims against our published keys, without the database."""
+    issuer, audience = settings.OAUTH_ISSUER, settings.OAUTH_AUDIENCE
+    verified = _verified_tokens.get(token)
+    if verified is not None:
+        claims, kid = verified
+        if claims.iss == issuer and claims.aud == audience and key_store.find(kid) is not None:
+            return claims if claims.exp > now.timestamp() else None
     try:
-        claims = decode_jwt(
+        decoded = decode_jwt(
             token,
             find_key=key_store.find,
-            issuer=settings.OAUTH_ISSUER,
-            audience=settings.OAUTH_AUDIENCE,
+            issuer=issuer,
+            audience=audience,
             # The algorithms we sign with, never the token's say; each key is also pinned to its own.
             algorithms=list(SUPPORTED_ALGORITHMS),
             now=int(now.timestamp()),
         )
         # decode_jwt required the other claims; scope and env are optional (RFC 9068 §2.2.3).
-        return TokenClaims(**{field.name: claims.get(field.name, "") for field in fields(TokenClaims)})
+        claims = TokenClaims(**{field.name: decoded.get(field.name, "") for field in fields(TokenClaims)})
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
+    if claims.iss == issuer and claims.aud == audience:  # a list-valued aud is verified every time
+        _remember_verified(token, claims, kid=unverified_kid(token))
+    return claims
+
+
+# JWTs whose signature and claims this process has verified, by the token itself. A resource
+# server sees the same token on every call for its lifetime, and checking the signature and the
+# claims again cost more than the rest of the request. Only what a full check passed goes in;
+# expiry, issuer, audience and that the key is still published are checked again on every use,
+# and revocation is a separate check (token_state) either way. Emptied when full: bounded memory.
+_VERIFIED_TOKENS_MAX = 4096
+_verified_tokens: dict[str, tuple[TokenClaims, str]] = {}
+
+
+def _remember_verified(token: str, claims: TokenClaims, *, kid: str) -> None:
+    if len(_verified_tokens) >= _VERIFIED_TOKENS_MAX:
+        _verified_tokens.clear()
+    _verified_tokens[token] = (claims, kid)
 
 
 def _claims_key(token_hash: str) -> str:
@@ -129,7 +153,7 @@ def _key_pair_with_token_record(field: str) -> PreparedQuery[KeyPair]:
 
     def build(client_id: str, value: str) -> QuerySet[KeyPair]:
         record = AccessToken.objects.filter(**{field: value}).values(record=RECORD)[:1]
-        return KeyPair.objects.select_related("application").filter(client_id=client_id).annotate(token_record=Subquery(record))
+        return key_pairs_with_application().filter(client_id=client_id).annotate(token_record=Subquery(record))
 
     return PreparedQuery(KeyPair, build)
 

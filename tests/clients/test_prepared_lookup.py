@@ -52,3 +52,26 @@ def test_two_values_and_an_annotation(make_keys, request_token):
     query = PreparedQuery(KeyPair, with_scope_of_token)
     assert query.first(keys.client_id, jti).token_scope == "read"
     assert query.first(keys.client_id, "no-such-jti").token_scope is None
+
+
+def test_prepared_insert_stores_what_create_would(make_keys):
+    from datetime import UTC, datetime
+
+    from clients.prepared import PreparedInsert
+
+    keys = make_keys(name="billing")
+    key_pair = KeyPair.objects.get(client_id=keys.client_id)
+    insert = PreparedInsert(AccessToken, ["application_id", "key_pair_id", "client_id", "environment", "scope",
+                                          "token_format", "jti", "token_hash", "issued_at", "expires_at"])
+    issued = datetime(2026, 11, 23, 13, 0, 0, 123456, tzinfo=UTC)
+    for jti, token_hash in [("j1", None), ("j2", "a" * 64)]:
+        insert.insert(application_id=key_pair.application_id, key_pair_id=key_pair.pk, client_id=keys.client_id,
+                      environment="production", scope="read", token_format="jwt", jti=jti, token_hash=token_hash,
+                      issued_at=issued, expires_at=issued.replace(hour=14))
+
+    rows = {row.jti: row for row in AccessToken.objects.all()}
+    assert rows["j1"].token_hash is None and rows["j2"].token_hash == "a" * 64
+    assert rows["j1"].issued_at == issued  # microseconds and time zone survive the round trip
+    assert rows["j1"].expires_at == issued.replace(hour=14)
+    assert rows["j1"].application_id == key_pair.application_id and rows["j1"].key_pair_id == key_pair.pk
+    assert rows["j1"].revoked_at is None

@@ -1,14 +1,16 @@
 """The two access token formats behind one small protocol: opaque and JWT (RFC 9068)."""
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import jwt
+from jwt.algorithms import Algorithm, get_default_algorithms
 
 from .keys import SigningKeyMaterial
 
@@ -31,7 +33,18 @@ class TokenClaims:
     env: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies every value, a cost paid on every token.
+        return {
+            "iss": self.iss,
+            "sub": self.sub,
+            "client_id": self.client_id,
+            "aud": self.aud,
+            "iat": self.iat,
+            "exp": self.exp,
+            "jti": self.jti,
+            "scope": self.scope,
+            "env": self.env,
+        }
 
 
 class AccessTokenFormat(Protocol):
@@ -52,7 +65,12 @@ class OpaqueFormat:
 
 
 class JWTFormat:
-    """A self-contained token signed with the active key (RFC 9068)."""
+    """A self-contained token signed with the active key (RFC 9068).
+
+    The JWS compact serialization (RFC 7515 §7.1) is put together here around PyJWT's signing
+    algorithm: the header is the same for every token of a key, so it is encoded once per key,
+    which ``jwt.encode`` would redo (with its checks) on every token.
+    """
 
     name: ClassVar[str] = "jwt"
 
@@ -60,12 +78,25 @@ class JWTFormat:
         self.key = key
 
     def mint(self, claims: TokenClaims) -> str:
-        return jwt.encode(
-            claims.as_dict(),
-            self.key.private_key,
-            algorithm=self.key.algorithm,
-            headers={"typ": JWT_TYPE, "kid": self.key.kid},
-        )
+        key = self.key
+        payload = _base64url(json.dumps(claims.as_dict(), separators=(",", ":")).encode())
+        signing_input = _jws_header(key.algorithm, key.kid) + b"." + payload
+        signature = _signer(key.algorithm).sign(signing_input, key.private_key)
+        return (signing_input + b"." + _base64url(signature)).decode("ascii")
+
+
+def _base64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=64)
+def _jws_header(algorithm: str, kid: str) -> bytes:
+    return _base64url(json.dumps({"alg": algorithm, "kid": kid, "typ": JWT_TYPE}, separators=(",", ":")).encode())
+
+
+@functools.cache
+def _signer(algorithm: str) -> Algorithm:
+    return get_default_algorithms()[algorithm]
 
 
 def new_jti() -> str:
@@ -98,6 +129,11 @@ def _unverified_header(token: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise jwt.DecodeError("invalid JOSE header")
     return header
+
+
+def unverified_kid(token: str) -> str:
+    """The ``kid`` named in a JWT's header; only for a token that has just been verified."""
+    return str(_unverified_header(token).get("kid", ""))
 
 
 def decode_jwt(
