@@ -10,7 +10,10 @@ from clients.models import Application, Environment, KeyPair, TokenFormat
 class AccessToken(models.Model):
     """One issued token. Only its hash is kept (opaque) or nothing of it but the ``jti`` (JWT)."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="access_tokens")
+    # Indexed through token_app_live, which starts with it: every index is one more page per insert.
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="access_tokens", db_index=False
+    )
     # The key pair may be deleted ("Revoke keys"); the token row stays, revoked, for the record.
     key_pair = models.ForeignKey(KeyPair, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_tokens")
     client_id = models.CharField(max_length=64)
@@ -18,7 +21,7 @@ class AccessToken(models.Model):
     scope = models.CharField(max_length=1000, blank=True)
     token_format = models.CharField(max_length=10, choices=TokenFormat.choices[1:])
     jti = models.CharField(max_length=64, unique=True)
-    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    token_hash = models.CharField(max_length=64, null=True, blank=True)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -26,6 +29,12 @@ class AccessToken(models.Model):
     class Meta:
         ordering = ["-issued_at"]
         indexes = [models.Index(fields=["application", "revoked_at", "expires_at"], name="token_app_live")]
+        constraints = [
+            # Only opaque tokens have a hash: JWT rows stay out of this index, and out of its writes.
+            models.UniqueConstraint(
+                fields=["token_hash"], condition=models.Q(token_hash__isnull=False), name="token_hash_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.jti
