@@ -91,9 +91,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # A persistent connection is checked (SELECT 1) before its first use in each request, so a
-    # restarted database costs no failed request; false saves that round trip per request.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+    # true: a persistent connection is checked (SELECT 1) before its first use in each request,
+    # so a restarted database costs no failed request, at one more round trip on every request.
+    # Off (Django's default): after a restart each worker answers one request 503
+    # temporarily_unavailable (OAuth endpoints) and then reconnects.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

@@ -126,6 +126,12 @@ RECORD = JSONObject(
 
 def _remember_record(record: dict[str, Any], *, now: datetime, checked_at: float) -> tuple[TokenClaims, str]:
     """The claims and state a record describes; the state is cached like any other."""
+    claims, state = _read_record(record)
+    remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now, checked_at=checked_at)
+    return claims, state
+
+
+def _read_record(record: dict[str, Any]) -> tuple[TokenClaims, str]:
     claims = TokenClaims(
         iss=settings.OAUTH_ISSUER,
         sub=record["client_id"],
@@ -137,9 +143,7 @@ def _remember_record(record: dict[str, Any], *, now: datetime, checked_at: float
         scope=record["scope"],
         env=record["environment"],
     )
-    state = LIVE if record["revoked_at"] is None else REVOKED
-    remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now, checked_at=checked_at)
-    return claims, state
+    return claims, LIVE if record["revoked_at"] is None else REVOKED
 
 
 def _timestamp(value: str) -> int:
@@ -172,7 +176,6 @@ class Introspection:
 
     def __init__(self, token: str, *, now: datetime) -> None:
         self.now = now
-        self.checked_at = time.time()
         self.jwt_claims: TokenClaims | None = None
         self.record_lookup: tuple[str, str] | None = None  # (field of AccessToken, value)
         self.record: dict[str, Any] | None = None
@@ -198,6 +201,9 @@ class Introspection:
         """The token's claims if it is ours, unexpired and not revoked; else None."""
         if self.record is None:
             return None
-        claims, state = _remember_record(self.record, now=self.now, checked_at=self.checked_at)
+        # Read fresh from the database, and not written back to the cache: that write would be
+        # one more round trip to Redis on every introspection, for a resource side that may
+        # never see this token.
+        claims, state = _read_record(self.record)
         claims = self.jwt_claims or claims
         return claims if state == LIVE and claims.exp > self.now.timestamp() else None
