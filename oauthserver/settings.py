@@ -168,6 +168,9 @@ OAUTH_KEY_CACHE_SECONDS = env.int("OAUTH_KEY_CACHE_SECONDS", default=30)
 # How long a token's state (live or revoked) may be answered from the cache: without a shared
 # cache (no REDIS_URL), the bound on a revocation reaching another host (tokens/token_state.py).
 OAUTH_TOKEN_STATE_CACHE_SECONDS = env.int("OAUTH_TOKEN_STATE_CACHE_SECONDS", default=30)
+# With Redis: how often each process asks it whether any token was revoked since; the bound on a
+# revocation reaching the other processes and instances (tokens/token_state.py). 0: ask every time.
+OAUTH_REVOCATION_POLL_SECONDS = env.float("OAUTH_REVOCATION_POLL_SECONDS", default=1.0)
 
 # Abuse resistance (README "Security"). This many failed client authentications (or portal and
 # admin sign-ins) per client id or per source address within the window lock that client id or

@@ -25,7 +25,7 @@ from .keystore import key_store
 from .models import AccessToken
 from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt, unverified_kid
 from .protocol.keys import SUPPORTED_ALGORITHMS
-from .token_state import LIVE, REVOKED, remember_state, token_state
+from .token_state import LIVE, REVOKED, remember_state, revocation_generation, token_state
 
 # Longest token we look at: ours are far shorter; anything longer is garbage, not a lookup.
 MAX_TOKEN_LENGTH = 4096
@@ -100,11 +100,14 @@ def _find_opaque(token: str, *, now: datetime) -> TokenClaims | None:
         claims = TokenClaims(**cached)
         state = token_state(jti=claims.jti, expires_at=claims.exp, now=now)
     else:
-        checked_at = time.time()
+        generation, checked_at = revocation_generation(), time.time()
         record = AccessToken.objects.filter(token_hash=token_hash).values_list(RECORD, flat=True).first()
         if record is None:
             return None
-        claims, state = _remember_record(record, now=now, checked_at=checked_at)
+        claims, state = _read_record(record)
+        remember_state(
+            jti=claims.jti, state=state, expires_at=claims.exp, now=now, checked_at=checked_at, generation=generation
+        )
         if (lifetime := claims.exp - int(now.timestamp())) > 0:
             cache.set(_claims_key(token_hash), claims.as_dict(), lifetime)
     if state != LIVE or claims.exp <= now.timestamp():
@@ -122,13 +125,6 @@ RECORD = JSONObject(
     expires_at="expires_at",
     revoked_at="revoked_at",
 )
-
-
-def _remember_record(record: dict[str, Any], *, now: datetime, checked_at: float) -> tuple[TokenClaims, str]:
-    """The claims and state a record describes; the state is cached like any other."""
-    claims, state = _read_record(record)
-    remember_state(jti=claims.jti, state=state, expires_at=claims.exp, now=now, checked_at=checked_at)
-    return claims, state
 
 
 def _read_record(record: dict[str, Any]) -> tuple[TokenClaims, str]:

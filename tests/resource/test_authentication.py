@@ -12,7 +12,15 @@ from tokens.authentication import BearerTokenAuthentication, TokenClient
 from tokens.models import AccessToken
 from tokens.permissions import RequiredScopes
 from tokens.protocol.formats import TokenClaims
-from tokens.token_state import LIVE, REVOKED, _cache_is_per_process, remember_state, stamp_revocation, token_state
+from tokens.token_state import (
+    LIVE,
+    REVOKED,
+    _cache_is_per_process,
+    forget_token_states,
+    remember_state,
+    stamp_revocation,
+    token_state,
+)
 
 pytestmark = pytest.mark.django_db
 factory = APIRequestFactory()
@@ -127,6 +135,7 @@ def test_a_miss_asks_the_database_and_remembers_the_answer(issue, django_assert_
     AccessToken.objects.update(revoked_at=now)
     assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE  # stale within the bound
     cache.clear()
+    forget_token_states()
     assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
 
 
