@@ -5,13 +5,14 @@ temporary folder; when ``DATABASE_URL`` names PostgreSQL it creates a scratch da
 ``<name>_bench`` on that server and drops it at the end. ``REDIS_URL`` is passed on as it is.
 
 It starts gunicorn (2 sync workers on 127.0.0.1, a free port), migrates, registers a JWT client,
-an opaque client and a resource server, checks every scenario answers correctly once, then for
-each runs wrk for a warm-up and a measured period (the ceiling half before and half after the
-others) and prints one table. The same figures go to
+an opaque client and a resource server, checks every scenario answers correctly once, warms each
+up, then measures them all in rounds (each round gives every scenario, the ceiling included, its
+share of the duration, so the machine's changing speed weighs on both sides of every ratio) and
+prints one table. The same figures go to
 ``bench/results/<UTC time>-<database>.json``. It exits 1 when a scenario had errors or missed its
 target ratio to the ceiling.
 
-Settings (environment): BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_THREADS (1),
+Settings (environment): BENCH_DURATION (10 s per scenario), BENCH_ROUNDS (5), BENCH_WARMUP (3 s), BENCH_THREADS (1),
 BENCH_CONNECTIONS (8), BENCH_WORKERS (2), BENCH_ONLY (comma-separated scenario names: jwt, opaque,
 introspect, hello; the ceiling always runs). wrk and gunicorn share the machine's cores, so one wrk
 thread is enough to saturate two workers and leaves them the most CPU.
@@ -81,6 +82,7 @@ def main() -> int:
     threads = int(os.environ.get("BENCH_THREADS", "1"))
     connections = int(os.environ.get("BENCH_CONNECTIONS", "8"))
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    rounds = max(1, int(os.environ.get("BENCH_ROUNDS", "5")))
     wrk = _find_wrk()
     load_before = os.getloadavg()[0]
     if load_before > 0.5:
@@ -111,12 +113,12 @@ def main() -> int:
 
         print(
             f"make bench: {database}, gunicorn {workers} sync workers, wrk {threads} thread(s) "
-            f"{connections} connections, {duration} s each after {warmup} s warm-up, {os.cpu_count()} CPUs; "
+            f"{connections} connections, {duration} s each in {rounds} rounds after {warmup} s warm-up, {os.cpu_count()} CPUs; "
             f"cache {_cache()}; audit rows for issued tokens {'on' if audit_rows else 'off (log lines only)'}",
             flush=True,
         )
         run = [wrk, "-t", str(threads), "-c", str(connections), "-s", str(LUA_SCRIPT)]
-        results = _measure([*run, base_url], server_pid, scenarios, duration, warmup)
+        results = _measure([*run, base_url], server_pid, scenarios, duration, warmup, rounds)
 
     ceiling = results[0].requests_per_second
     results = [
@@ -124,7 +126,7 @@ def main() -> int:
         for r, s in zip(results, scenarios, strict=True)
     ]
     print(_table(results))
-    path = _write_results(results, database, audit_rows, load_before, duration, warmup, threads, connections, workers)
+    path = _write_results(results, database, audit_rows, load_before, duration, rounds, warmup, threads, connections, workers)
     print(f"written to {path.relative_to(ROOT)}")
     failed = [r for r in results if not r.passed]
     for r in failed:
@@ -132,23 +134,19 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _measure(run: list[str], server_pid: int, scenarios: list[Scenario], duration: int, warmup: int) -> list[Result]:
-    """Run wrk for each scenario; the first, the ceiling, half before and half after the others.
-
-    So a change in the machine's load during the run (other processes) affects both sides of
-    every ratio alike.
-    """
-    ceiling, *measured = scenarios
-    if warmup:
-        _wrk(run, server_pid, ceiling, warmup)
-    ceiling_before = _wrk(run, server_pid, ceiling, max(1, duration // 2))
-    results = []
-    for scenario in measured:
+def _measure(run: list[str], server_pid: int, scenarios: list[Scenario], duration: int, warmup: int, rounds: int) -> list[Result]:
+    """Run wrk for each scenario, the ceiling included, in rounds: each round gives every scenario
+    its share of the duration, so a change in the machine's speed during the run (other
+    processes, a neighbour on the same host) weighs on every side of every ratio alike."""
+    for scenario in scenarios:
         if warmup:
             _wrk(run, server_pid, scenario, warmup)
-        results.append(_wrk(run, server_pid, scenario, duration))
-    ceiling_after = _wrk(run, server_pid, ceiling, max(1, duration - duration // 2))
-    return [_combine(ceiling_before, ceiling_after), *results]
+    seconds = max(1, round(duration / rounds))
+    measured: dict[str, list[Result]] = {scenario.name: [] for scenario in scenarios}
+    for _ in range(rounds):
+        for scenario in scenarios:
+            measured[scenario.name].append(_wrk(run, server_pid, scenario, seconds))
+    return [_combine(measured[scenario.name]) for scenario in scenarios]
 
 
 def _scenarios(clients: dict[str, dict], jwt: str) -> list[Scenario]:
@@ -310,18 +308,20 @@ def _wrk(command: list[str], server_pid: int, scenario: Scenario, seconds: int) 
     )
 
 
-def _combine(first: Result, second: Result) -> Result:
-    """One result from two runs of a scenario: requests over total time, the worse latencies."""
-    seconds = sum(r.requests / r.requests_per_second for r in (first, second) if r.requests_per_second)
+def _combine(runs: list[Result]) -> Result:
+    """One result from several runs of a scenario: requests over total time, the worst latencies."""
+    first = runs[0]
+    requests = sum(r.requests for r in runs)
+    seconds = sum(r.requests / r.requests_per_second for r in runs if r.requests_per_second)
     return Result(
         name=first.name,
         label=first.label,
-        requests_per_second=round((first.requests + second.requests) / seconds, 1) if seconds else 0.0,
-        p50_ms=max(first.p50_ms, second.p50_ms),
-        p99_ms=max(first.p99_ms, second.p99_ms),
-        errors=first.errors + second.errors,
-        requests=first.requests + second.requests,
-        cpu_ms=round((first.cpu_ms * first.requests + second.cpu_ms * second.requests) / max(first.requests + second.requests, 1), 3),
+        requests_per_second=round(requests / seconds, 1) if seconds else 0.0,
+        p50_ms=max(r.p50_ms for r in runs),
+        p99_ms=max(r.p99_ms for r in runs),
+        errors=sum(r.errors for r in runs),
+        requests=requests,
+        cpu_ms=round(sum(r.cpu_ms * r.requests for r in runs) / max(requests, 1), 3),
     )
 
 
@@ -352,7 +352,7 @@ def _cache() -> str:
     return "Redis" if os.environ.get("REDIS_URL") else "in-process (locmem)"
 
 
-def _write_results(results, database, audit_rows, load_before, duration, warmup, threads, connections, workers) -> Path:
+def _write_results(results, database, audit_rows, load_before, duration, rounds, warmup, threads, connections, workers) -> Path:
     now = datetime.now(UTC)
     kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -363,7 +363,7 @@ def _write_results(results, database, audit_rows, load_before, duration, warmup,
         "cache": _cache(),
         "audit_rows_for_issued_tokens": audit_rows,
         "server": f"gunicorn, {workers} sync workers, 127.0.0.1",
-        "load": f"wrk, {threads} thread(s), {connections} connections, {duration} s after {warmup} s warm-up",
+        "load": f"wrk, {threads} thread(s), {connections} connections, {duration} s in {rounds} rounds after {warmup} s warm-up",
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_before": round(load_before, 2),
