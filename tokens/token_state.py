@@ -133,7 +133,7 @@ class _ProcessStates:
         return state
 
     def put(self, jti: str, state: str, *, checked_at: float, expires_at: int, generation: int) -> None:
-        if _cache_is_per_process() or settings.OAUTH_REVOCATION_POLL_SECONDS <= 0:
+        if _cache_is_per_process() or _poll_seconds() <= 0:
             return
         until = checked_at + settings.OAUTH_TOKEN_STATE_CACHE_SECONDS
         if len(self._states) >= _PROCESS_STATES_MAX:
@@ -154,9 +154,9 @@ class _ProcessStates:
         self._polled_at = float("-inf")
 
     def generation(self) -> int:
-        if _cache_is_per_process() or settings.OAUTH_REVOCATION_POLL_SECONDS <= 0:
+        if _cache_is_per_process() or _poll_seconds() <= 0:
             return 0  # nothing is kept here: no need to ask
-        if time.monotonic() - self._polled_at >= settings.OAUTH_REVOCATION_POLL_SECONDS:
+        if time.monotonic() - self._polled_at >= _poll_seconds():
             with self._lock:
                 self._generation = cache.get(_GENERATION_KEY) or 0
                 self._polled_at = time.monotonic()
@@ -164,6 +164,11 @@ class _ProcessStates:
 
 
 _process_states = _ProcessStates()
+
+
+def _poll_seconds() -> float:
+    # An API project that installs this one and predates the setting keeps working: 1 s, as here.
+    return getattr(settings, "OAUTH_REVOCATION_POLL_SECONDS", 1.0)
 
 
 def _revoked_on_this_host_since(moment: float) -> bool:

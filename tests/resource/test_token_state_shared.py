@@ -94,3 +94,12 @@ def test_this_process_keeps_a_state_no_longer_than_the_cache_would(live_token, s
     cache.clear()
     later = timezone.now() + timedelta(seconds=2)
     assert token_state(jti=jti, expires_at=exp, now=later) == REVOKED
+
+
+def test_an_api_project_without_the_setting_polls_every_second(live_token, settings, cache_reads):
+    del settings.OAUTH_REVOCATION_POLL_SECONDS  # an API project's settings written before it existed
+    jti, exp = live_token
+    for _ in range(3):
+        assert token_state(jti=jti, expires_at=exp, now=timezone.now()) == LIVE
+    assert states._poll_seconds() == 1.0
+    assert len([key for key in cache_reads if "token-state" in key]) == 1  # kept by this process after one read
