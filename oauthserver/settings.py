@@ -6,10 +6,14 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Files of this host's processes: the SQLite database, the generated SECRET_KEY, and the stamp files
+# by which one worker tells the others of a revocation or a key rotation at once. Every process of
+# one host must share it (README "Running in production").
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def _secret_key() -> str:

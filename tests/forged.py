@@ -22,7 +22,7 @@ def claims_of(token: str) -> dict:
 
 def foreign_key(algorithm: str = "RS256"):
     pem = generate_private_key_pem(algorithm)
-    return load_signing_key(kid=public_jwk(pem, algorithm)["kid"], algorithm=algorithm, private_pem=pem, jwk=public_jwk(pem, algorithm))
+    return load_signing_key(kid=public_jwk(pem, algorithm)["kid"], algorithm=algorithm, private_pem=pem)
 
 
 def resign(token: str, *, key=None, kid: str | None = None, **changes) -> str:

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from clients.models import Application, KeyPair, Scope
 from clients.secrets import hash_client_secret
 from clients.services import IssuedKeys
-from tokens.models import SigningKey
+from tokens.models import KeyRole, SigningKey
 
 
 def run(*args) -> str:
@@ -60,15 +60,27 @@ def test_createclient_refuses_bad_input_and_saves_nothing(db, args, message):
     assert not Application.objects.exists()
 
 
-def test_rotatekeys_makes_a_new_active_key_and_keeps_the_old(db):
+def test_rotatekeys_activates_the_key_published_ahead_and_keeps_the_old(db):
     run("rotatekeys")
-    first = SigningKey.objects.get()
-    output = run("rotatekeys", "--algorithm", "ES256")
-    assert "ES256" in output
+    first = SigningKey.objects.get(role=KeyRole.ACTIVE)
+    waiting = SigningKey.objects.get(role=KeyRole.NEXT)
+    output = run("rotatekeys")
+    assert f"Signing key {waiting.kid} (RS256) signs from now on" in output
     first.refresh_from_db()
-    assert first.retired_at is not None
-    assert SigningKey.objects.filter(retired_at__isnull=True, algorithm="ES256").count() == 1
+    waiting.refresh_from_db()
+    assert first.role == KeyRole.RETIRED and first.retired_at is not None and first.published_until > first.retired_at
+    assert waiting.role == KeyRole.ACTIVE
+    assert SigningKey.objects.filter(role=KeyRole.NEXT).exclude(pk=waiting.pk).count() == 1
     assert "PRIVATE" not in output
+
+
+def test_rotatekeys_refuses_an_algorithm_the_server_does_not_sign_with(db, settings):
+    settings.OAUTH_JWT_ALGORITHM = "RS256"
+    with pytest.raises(CommandError, match="OAUTH_JWT_ALGORITHM=RS256.*Set OAUTH_JWT_ALGORITHM=ES256"):
+        run("rotatekeys", "--algorithm", "ES256")
+    assert not SigningKey.objects.exists()
+    settings.OAUTH_JWT_ALGORITHM = "ES256"
+    assert "(ES256) signs from now on" in run("rotatekeys", "--algorithm", "ES256")
 
 
 def test_createdemo_registers_demo_once_and_prints_a_curl_command(db, request_token):

@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .services import revoke_selected_tokens
-from .keystore import rotate_signing_key
+from .keystore import KeyRotationConflict, rotate_signing_key
 from .models import AccessToken, SigningKey
 
 
@@ -70,22 +70,23 @@ class AccessTokenAdmin(ReadOnlyAdmin):
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(ReadOnlyAdmin):
-    list_display = ("kid", "algorithm", "created_at", "retired_at", "state")
-    list_filter = ("algorithm", ("retired_at", admin.EmptyFieldListFilter))
+    list_display = ("kid", "algorithm", "role", "created_at", "activated_at", "retired_at", "published_until")
+    list_filter = ("algorithm", "role")
     search_fields = ("=kid",)
-    fields = ("kid", "algorithm", "created_at", "retired_at", "public_jwk")
+    fields = ("kid", "algorithm", "role", "created_at", "activated_at", "retired_at", "published_until", "public_jwk")
     readonly_fields = fields
     actions = ["rotate"]
-
-    @admin.display(description="state")
-    def state(self, key: SigningKey) -> str:
-        return "retired" if key.retired_at else "active"
 
     def has_rotate_permission(self, request) -> bool:
         return request.user.has_perm("tokens.change_signingkey")
 
     @admin.action(description="Rotate: retire the active key and sign with a new one", permissions=["rotate"])
     def rotate(self, request, queryset: QuerySet) -> None:
-        key = rotate_signing_key()
-        self.message_user(request, f"New signing key {key.kid} ({key.algorithm}) is active; retired keys stay "
-                          "published until their tokens expire.", messages.SUCCESS)
+        try:
+            key = rotate_signing_key()
+        except KeyRotationConflict as exc:
+            self.message_user(request, f"{exc} Nothing was changed.", messages.WARNING)
+            return
+        self.message_user(request, f"Signing key {key.kid} ({key.algorithm}) signs from now on; the previous key "
+                          "stays published until its tokens expire, and a new next key is published ahead.",
+                          messages.SUCCESS)

@@ -1,69 +1,146 @@
-"""Signing keys from the database, loaded once and kept in memory for a bounded time.
+"""Signing keys from the database: their life (next, active, retired) and each process's copy.
 
-Every instance re-reads the keys at least every ``OAUTH_KEY_CACHE_SECONDS`` and at once when a
-token names a ``kid`` it does not know, so a rotation on one instance reaches the others within
-that bound while issuing a token costs no key query once warm.
+A rotation is "from now on": it commits, then announces itself (``tokens.announcements``), so
+every worker of the host signs with the new key at its next token and other instances sharing
+Redis within ``OAUTH_REVOCATION_POLL_SECONDS``. Whatever happens to announcements, a process
+re-reads the keys at least every ``OAUTH_KEY_CACHE_SECONDS``, so no process signs with a key
+longer than that after its retirement. The key that takes over was published as ``next`` since
+the previous rotation, and a retired key stays published until that last possible signature plus
+the longest token lifetime, plus a margin for clocks that disagree.
+
+Verification needs only the public JWKs; the one private key this process decrypts is the
+active key's, and only when it signs.
 """
 
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record_event
 
+from .announcements import Version, signing_keys_changed
 from .encryption import decrypt_private_key, encrypt_private_key
-from .models import SigningKey
-from .protocol.keys import SigningKeyMaterial, generate_private_key_pem, load_signing_key, public_jwk
+from .models import KeyRole, SigningKey
+from .protocol.keys import (
+    PublishedKey,
+    SigningKeyMaterial,
+    generate_private_key_pem,
+    load_published_key,
+    load_signing_key,
+    public_jwk,
+)
 
 # An unknown kid re-reads the keys at most this often, so garbage kids cannot flood the database.
 _MISS_REFRESH_SECONDS = 1.0
+# Added to how long a retired key stays published: hosts' clocks (which set iat and exp) may
+# disagree by this much.
+CLOCK_SKEW_SECONDS = 60
 
 
-def create_signing_key(*, algorithm: str) -> SigningKey:
-    """Generate and store a new key pair for algorithm."""
+class KeyRotationConflict(Exception):
+    """Another process rotated the keys at the same moment; nothing was changed by this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NewKey:
+    kid: str
+    algorithm: str
+    private_key: str  # encrypted PEM
+    public_jwk: dict[str, str]
+
+
+def _generate(algorithm: str) -> _NewKey:
+    # Outside any transaction: an RSA key takes tens of milliseconds to make.
     pem = generate_private_key_pem(algorithm)
     jwk = public_jwk(pem, algorithm)
+    return _NewKey(kid=jwk["kid"], algorithm=algorithm, private_key=encrypt_private_key(pem), public_jwk=jwk)
+
+
+def _store(new: _NewKey, *, role: str, now: datetime) -> SigningKey:
     return SigningKey.objects.create(
-        kid=jwk["kid"], algorithm=algorithm, private_key=encrypt_private_key(pem), public_jwk=jwk
+        kid=new.kid, algorithm=new.algorithm, private_key=new.private_key, public_jwk=new.public_jwk, role=role,
+        activated_at=now if role == KeyRole.ACTIVE else None,
     )
 
 
-@transaction.atomic
-def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
-    """Retire the current keys and make a new active one; retired keys stay published.
+def retired_key_published_until(retired_at: datetime) -> datetime:
+    """When a key retired at retired_at leaves the JWKS.
 
-    They remain in the JWKS until ``OAUTH_MAX_ACCESS_TOKEN_LIFETIME`` after retirement, by which
-    time every token they signed has expired.
+    Processes may sign with it until ``OAUTH_KEY_CACHE_SECONDS`` after retirement; a token signed
+    then lives at most ``OAUTH_MAX_ACCESS_TOKEN_LIFETIME``; clocks may disagree by
+    ``CLOCK_SKEW_SECONDS``.
     """
-    SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
-    key = create_signing_key(algorithm=algorithm or settings.OAUTH_JWT_ALGORITHM)
+    seconds = settings.OAUTH_KEY_CACHE_SECONDS + settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME + CLOCK_SKEW_SECONDS
+    return retired_at + timedelta(seconds=seconds)
+
+
+def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
+    """Make the next key active, retire the active one and publish a new next key; return the new active key.
+
+    The algorithm is ``OAUTH_JWT_ALGORITHM`` unless given. When no next key of that algorithm
+    waits (a fresh install, or the setting changed), a key made now becomes active at once.
+    This process sees the rotation at once, the others when it commits. Raises
+    ``KeyRotationConflict`` when another process rotated at the same moment.
+    """
+    algorithm = algorithm or settings.OAUTH_JWT_ALGORITHM
+    fresh_next = _generate(algorithm)
+    waiting = SigningKey.objects.filter(role=KeyRole.NEXT, algorithm=algorithm).exists()
+    fresh_active = None if waiting else _generate(algorithm)
+    try:
+        with transaction.atomic():
+            key = _rotate(algorithm, fresh_active=fresh_active, fresh_next=fresh_next)
+    except IntegrityError:
+        raise KeyRotationConflict("Another process rotated the signing keys at the same moment.") from None
     key_store.invalidate()
+    transaction.on_commit(signing_keys_changed.announce)
+    return key
+
+
+def _rotate(algorithm: str, *, fresh_active: _NewKey | None, fresh_next: _NewKey) -> SigningKey:
+    now = timezone.now()
+    SigningKey.objects.filter(role=KeyRole.ACTIVE).update(
+        role=KeyRole.RETIRED, retired_at=now, published_until=retired_key_published_until(now)
+    )
+    waiting = SigningKey.objects.filter(role=KeyRole.NEXT).first()
+    if waiting is not None and waiting.algorithm != algorithm:
+        waiting.delete()  # made for another algorithm; it never signed anything
+        waiting = None
+    if waiting is None:
+        key = _store(fresh_active or _generate(algorithm), role=KeyRole.ACTIVE, now=now)
+    else:
+        waiting.role, waiting.activated_at = KeyRole.ACTIVE, now
+        waiting.save(update_fields=["role", "activated_at"])
+        key = waiting
+    _store(fresh_next, role=KeyRole.NEXT, now=now)
     record_event(AuditAction.SIGNING_KEY_ROTATED, details={"kid": key.kid, "algorithm": key.algorithm})
     return key
 
 
-def published_keys_query(now) -> "Q":
-    """The keys whose public halves belong in the JWKS at now."""
-    horizon = now - timedelta(seconds=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME)
-    return Q(retired_at__isnull=True) | Q(retired_at__gt=horizon)
+def published_keys_query(now: datetime) -> Q:
+    """The keys whose public halves belong in the JWKS at now: next, active, and retired ones not yet due."""
+    return ~Q(role=KeyRole.RETIRED) | Q(published_until__gt=now)
 
 
 class KeyStore:
-    """The process's view of the signing keys: the active one and the published ones."""
+    """The process's view of the signing keys: the published ones, and the active one's private half."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._active: SigningKeyMaterial | None = None
-        self._published: dict[str, SigningKeyMaterial] = {}
+        self._published: dict[str, PublishedKey] = {}
+        self._active: tuple[int, str] | None = None  # (row id, kid)
+        self._next_kid: str | None = None
+        self._signing: SigningKeyMaterial | None = None
         self._loaded_at = float("-inf")
+        self._loaded_version: Version | None = None
         self._last_miss_refresh = float("-inf")
 
     def invalidate(self) -> None:
@@ -71,20 +148,23 @@ class KeyStore:
         self._loaded_at = float("-inf")
 
     def active_key(self) -> SigningKeyMaterial:
-        """The key that signs new tokens, made on first use so a fresh install needs no set-up."""
+        """The private half of the key that signs new tokens (keys are made on first use)."""
         self._refresh_if_stale()
-        if self._active is None or self._active.algorithm != settings.OAUTH_JWT_ALGORITHM:
-            rotate_signing_key()
-            self._refresh()
-        assert self._active is not None
-        return self._active
+        if self._active is None or self._published[self._active[1]].algorithm != settings.OAUTH_JWT_ALGORITHM:
+            self._rotate_on_first_use()
+        elif self._next_kid is None:
+            self._publish_next_key()
+        signing = self._signing
+        if signing is None or (self._active is not None and signing.kid != self._active[1]):
+            signing = self._load_signing_key()
+        return signing
 
-    def published_keys(self) -> list[SigningKeyMaterial]:
-        """Every key whose tokens may still be valid: the JWKS."""
+    def published_keys(self) -> list[PublishedKey]:
+        """Every key whose tokens may be valid, and the next key: the JWKS, newest first."""
         self._refresh_if_stale()
         return list(self._published.values())
 
-    def find(self, kid: str) -> SigningKeyMaterial | None:
+    def find(self, kid: str) -> PublishedKey | None:
         """The published key named kid, re-reading the keys once if it is not known yet."""
         self._refresh_if_stale()
         key = self._published.get(kid)
@@ -95,27 +175,57 @@ class KeyStore:
             key = self._published.get(kid)
         return key
 
+    def _rotate_on_first_use(self) -> None:
+        """No active key of the configured algorithm: a fresh install, or the setting changed."""
+        try:
+            rotate_signing_key()
+        except KeyRotationConflict:
+            pass  # another process did it; read its keys
+        self._refresh()
+
+    def _publish_next_key(self) -> None:
+        """An active key but none waiting (keys made before keys had roles): publish one ahead."""
+        try:
+            with transaction.atomic():
+                _store(_generate(settings.OAUTH_JWT_ALGORITHM), role=KeyRole.NEXT, now=timezone.now())
+        except IntegrityError:
+            pass  # another process published one
+        transaction.on_commit(signing_keys_changed.announce)
+        self._refresh()
+
+    def _load_signing_key(self) -> SigningKeyMaterial:
+        assert self._active is not None
+        row_id, kid = self._active
+        encrypted = SigningKey.objects.values_list("private_key", flat=True).get(pk=row_id)
+        signing = load_signing_key(
+            kid=kid, algorithm=self._published[kid].algorithm, private_pem=decrypt_private_key(encrypted)
+        )
+        self._signing = signing
+        return signing
+
     def _refresh_if_stale(self) -> None:
-        if self._clock() - self._loaded_at >= settings.OAUTH_KEY_CACHE_SECONDS:
+        if (
+            self._clock() - self._loaded_at >= settings.OAUTH_KEY_CACHE_SECONDS
+            or signing_keys_changed.version() != self._loaded_version
+        ):
             self._refresh()
 
     def _refresh(self) -> None:
-        rows = list(SigningKey.objects.filter(published_keys_query(timezone.now())).order_by("-created_at", "-id"))
-        with self._lock:
-            # Parsing PEM is the slow part; keys already loaded are kept as they are.
-            parsed = {row.kid: self._published.get(row.kid) or self._load(row) for row in rows}
-            self._published = parsed
-            self._active = next(
-                (parsed[row.kid] for row in rows if row.retired_at is None and row.algorithm == settings.OAUTH_JWT_ALGORITHM),
-                None,
-            )
-            self._loaded_at = self._clock()
-
-    @staticmethod
-    def _load(row: SigningKey) -> SigningKeyMaterial:
-        return load_signing_key(
-            kid=row.kid, algorithm=row.algorithm, private_pem=decrypt_private_key(row.private_key), jwk=row.public_jwk
+        version = signing_keys_changed.version()  # before the read: a change racing it makes it stale
+        rows = list(
+            SigningKey.objects.filter(published_keys_query(timezone.now()))
+            .only("id", "kid", "algorithm", "public_jwk", "role")
+            .order_by("-created_at", "-id")
         )
+        with self._lock:
+            # Parsing a JWK is the slow part; keys already loaded are kept as they are.
+            self._published = {
+                row.kid: self._published.get(row.kid) or load_published_key(kid=row.kid, algorithm=row.algorithm, jwk=row.public_jwk)
+                for row in rows
+            }
+            self._active = next(((row.pk, row.kid) for row in rows if row.role == KeyRole.ACTIVE), None)
+            self._next_kid = next((row.kid for row in rows if row.role == KeyRole.NEXT), None)
+            self._loaded_at, self._loaded_version = self._clock(), version
 
 
 key_store = KeyStore()

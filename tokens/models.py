@@ -1,6 +1,6 @@
 """Issued access tokens and the keys that sign JWTs."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import models
 
@@ -48,22 +48,41 @@ class AccessToken(models.Model):
         return self.revoked_at is None and not self.is_expired(now)
 
 
+class KeyRole(models.TextChoices):
+    """Where a signing key is in its life: published ahead, signing, or published until its tokens expire."""
+
+    NEXT = "next", "next (published, not signing yet)"
+    ACTIVE = "active", "active (signing)"
+    RETIRED = "retired", "retired (verifying only)"
+
+
 class SigningKey(models.Model):
-    """A JWT signing key. One is active (not retired); retired ones stay published a while."""
+    """A JWT signing key: one ``next``, one ``active``, and retired ones still published a while.
+
+    The next key is in the JWKS before it signs anything, so a verifier that fetched the JWKS
+    before a rotation already knows the key that takes over. A retired key stays published until
+    ``published_until``: the last moment a process may still have signed with it, plus the
+    longest lifetime a token could have (``tokens.keystore``).
+    """
 
     kid = models.CharField(max_length=64, unique=True)
     algorithm = models.CharField(max_length=10)
     private_key = models.TextField()
     public_jwk = models.JSONField()
+    role = models.CharField(max_length=10, choices=KeyRole.choices, default=KeyRole.NEXT)
     created_at = models.DateTimeField(auto_now_add=True)
-    retired_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    published_until = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one key signs and one waits: two processes rotating at once cannot both win.
+            models.UniqueConstraint(
+                fields=["role"], condition=models.Q(role__in=["next", "active"]), name="signing_key_one_per_role"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kid} ({self.algorithm})"
-
-    def is_published(self, now: datetime, max_lifetime: int) -> bool:
-        """A retired key stays in the JWKS until every token it could have signed has expired."""
-        return self.retired_at is None or self.retired_at + timedelta(seconds=max_lifetime) > now
+        return f"{self.kid} ({self.algorithm}, {self.role})"

@@ -37,7 +37,7 @@ from .protocol.grants import (
     read_token_request,
 )
 from .protocol.introspection import introspection_response, read_token_reference
-from .protocol.keys import SUPPORTED_ALGORITHMS, build_jwks
+from .protocol.keys import build_jwks, published_algorithms
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
 from .token_state import remember_revoked
@@ -127,7 +127,12 @@ def published_jwks() -> dict[str, Any]:
 
 
 def server_metadata() -> dict[str, Any]:
-    """The authorization server metadata document (RFC 8414 §2)."""
+    """The authorization server metadata document (RFC 8414 §2).
+
+    ``access_token_signing_alg_values_supported`` names the algorithms of the published keys
+    (next, active and retired), so it never advertises one nothing here signs with.
+    """
+    key_store.active_key()  # a fresh install has keys before it describes them
     issuer = settings.OAUTH_ISSUER
     auth_methods = ["client_secret_basic", "client_secret_post"]
     return {
@@ -142,7 +147,7 @@ def server_metadata() -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "access_token_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
+        "access_token_signing_alg_values_supported": published_algorithms(key_store.published_keys()),
     }
 
 

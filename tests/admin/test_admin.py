@@ -17,7 +17,7 @@ from clients.services import generate_keys
 from tests.security.test_no_leaks import admin_pages, fragments
 from tokens.encryption import decrypt_private_key
 from tokens.keystore import rotate_signing_key
-from tokens.models import AccessToken, SigningKey
+from tokens.models import AccessToken, KeyRole, SigningKey
 
 APPLICATIONS = "/admin/clients/application/"
 TOKENS = "/admin/tokens/accesstoken/"
@@ -156,14 +156,16 @@ def test_scopes_can_be_listed_added_and_searched(admin_client, db):
 def test_signing_keys_list_and_rotate(admin_client, db):
     first = rotate_signing_key()
     html = admin_client.get(KEYS).content.decode()
-    assert first.kid in html and first.algorithm in html and ">active<" in html
+    waiting = SigningKey.objects.get(role=KeyRole.NEXT)
+    assert first.kid in html and first.algorithm in html and ">active (signing)<" in html
+    assert waiting.kid in html and ">next (published, not signing yet)<" in html
     change = admin_client.get(f"{KEYS}{first.pk}/change/").content.decode()
     assert first.kid in change and "private" not in change.lower()
     response = run_action(admin_client, KEYS, "rotate", [first])
-    assert "is active; retired keys stay published" in response.content.decode()
+    assert f"Signing key {waiting.kid} (RS256) signs from now on" in response.content.decode()
     first.refresh_from_db()
-    assert first.retired_at is not None
-    assert SigningKey.objects.filter(retired_at=None).exclude(pk=first.pk).count() == 1
+    assert first.role == KeyRole.RETIRED and first.retired_at is not None
+    assert SigningKey.objects.get(role=KeyRole.ACTIVE).pk == waiting.pk
 
 
 def test_staff_without_permissions_get_no_actions(client, django_user_model, issued):
@@ -184,7 +186,7 @@ def test_no_admin_page_shows_a_secret_hash_token_or_private_key(admin_client, is
     for stored in SigningKey.objects.values_list("private_key", flat=True):
         secrets |= {stored, decrypt_private_key(stored)}
     pages = admin_pages(admin_client)
-    for url in (APPLICATIONS + "add/", "/admin/clients/scope/add/", TOKENS + "?status=active", KEYS + "?retired_at__isnull=False"):
+    for url in (APPLICATIONS + "add/", "/admin/clients/scope/add/", TOKENS + "?status=active", KEYS + "?role__exact=retired"):
         pages[url] = admin_client.get(url).content
     assert {APPLICATIONS, TOKENS, KEYS, "/admin/clients/keypair/"} - set(pages) == {"/admin/clients/keypair/"}
     leaks = [(url, piece[:8]) for secret in secrets for piece in fragments(secret) for url, html in pages.items()

@@ -61,16 +61,21 @@ class SharedSetup:
     def create_client(self, name: str, *options: str) -> dict:
         return json.loads(self.manage("createclient", name, *options))
 
-    def start(self, *, workers: int = 1) -> Instance:
-        """Start an instance on a free port and wait until it answers ``/healthz``."""
+    def start(self, *, workers: int = 1, host: str = "") -> Instance:
+        """Start an instance on a free port and wait until it answers ``/healthz``.
+
+        host names another simulated host: its own ``VAR_DIR``, so it shares no stamp files with
+        the management commands and the instances of the default host.
+        """
         port = _free_port()
+        env = {**self.env, "VAR_DIR": str(self.folder / f"host-{host}")} if host else self.env
         log_path = self.folder / f"gunicorn-{port}.log"
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--bind", f"127.0.0.1:{port}",
                 "--workers", str(workers), "--no-control-socket",
             ],
-            env=self.env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+            env=env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         )
         instance = Instance(f"http://127.0.0.1:{port}", process, log_path)
         self.instances.append(instance)
@@ -101,6 +106,7 @@ def shared_setup(**settings_env: str) -> Iterator[SharedSetup]:
                 "DATABASE_URL": database_url,
                 "SECRET_KEY": secrets.token_urlsafe(50),
                 "DEBUG": "false",
+                "VAR_DIR": str(Path(folder) / "host"),
                 **settings_env,
             }
             setup = SharedSetup(env, Path(folder))

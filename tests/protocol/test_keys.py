@@ -4,7 +4,16 @@ import jwt
 import pytest
 
 from tokens.protocol.formats import JWTFormat, OpaqueFormat, TokenClaims, decode_jwt, hash_token
-from tokens.protocol.keys import SUPPORTED_ALGORITHMS, build_jwks, generate_private_key_pem, load_signing_key, public_jwk, thumbprint
+from tokens.protocol.keys import (
+    SUPPORTED_ALGORITHMS,
+    build_jwks,
+    generate_private_key_pem,
+    load_published_key,
+    load_signing_key,
+    public_jwk,
+    published_algorithms,
+    thumbprint,
+)
 
 CLAIMS = TokenClaims(
     iss="https://as.example", sub="c1", client_id="c1", aud="https://as.example", iat=1000, exp=2000,
@@ -13,9 +22,13 @@ CLAIMS = TokenClaims(
 
 
 def load(algorithm: str):
+    """The private half (to sign) and the public half (to publish and verify) of a new key."""
     pem = generate_private_key_pem(algorithm)
     jwk = public_jwk(pem, algorithm)
-    return load_signing_key(kid=jwk["kid"], algorithm=algorithm, private_pem=pem, jwk=jwk)
+    return (
+        load_signing_key(kid=jwk["kid"], algorithm=algorithm, private_pem=pem),
+        load_published_key(kid=jwk["kid"], algorithm=algorithm, jwk=jwk),
+    )
 
 
 def test_rfc7638_example_thumbprint():
@@ -30,7 +43,7 @@ def test_rfc7638_example_thumbprint():
 
 @pytest.mark.parametrize("algorithm", SUPPORTED_ALGORITHMS)
 def test_jwk_is_public_only_and_named_by_its_thumbprint(algorithm):
-    key = load(algorithm)
+    _, key = load(algorithm)
     jwk = key.public_jwk
     assert jwk["alg"] == algorithm and jwk["use"] == "sig"
     assert jwk["kid"] == thumbprint(jwk)
@@ -38,20 +51,42 @@ def test_jwk_is_public_only_and_named_by_its_thumbprint(algorithm):
     assert build_jwks([key]) == {"keys": [jwk]}
 
 
+def test_an_unknown_algorithm_is_refused_with_the_supported_ones_named():
+    with pytest.raises(ValueError, match="RS256, ES256, Ed25519, EdDSA"):
+        generate_private_key_pem("HS256")
+
+
 @pytest.mark.parametrize("algorithm", SUPPORTED_ALGORITHMS)
 def test_jwt_is_rfc9068_and_verifies_with_the_published_key(algorithm):
-    key = load(algorithm)
-    token = JWTFormat(key).mint(CLAIMS)
+    signing, published = load(algorithm)
+    token = JWTFormat(signing).mint(CLAIMS)
     header = jwt.get_unverified_header(token)
-    assert header == {"alg": algorithm, "kid": key.kid, "typ": "at+jwt"}
-    public = jwt.PyJWK(key.public_jwk).key
-    claims = jwt.decode(token, public, algorithms=[algorithm], audience=CLAIMS.aud, options={"verify_exp": False})
+    assert header == {"alg": algorithm, "kid": signing.kid, "typ": "at+jwt"}
+    claims = jwt.decode(token, published.public_key, algorithms=[algorithm], audience=CLAIMS.aud, options={"verify_exp": False})
     assert claims == CLAIMS.as_dict()
 
 
+def test_ed25519_is_rfc9864s_name_for_the_same_signature_as_eddsa():
+    signing, published = load("Ed25519")
+    assert published.public_jwk["kty"] == "OKP" and published.public_jwk["crv"] == "Ed25519"
+    assert published.public_jwk["alg"] == "Ed25519"
+    token = JWTFormat(signing).mint(CLAIMS)
+    verify = dict(find_key={published.kid: published}.get, issuer=CLAIMS.iss, audience=CLAIMS.aud)
+    assert decode_jwt(token, now=1500, algorithms=["Ed25519"], **verify)["jti"] == "j1"
+    # The setting names the algorithms allowed: an Ed25519 token is not an EdDSA one.
+    with pytest.raises(jwt.InvalidTokenError, match="algorithm"):
+        decode_jwt(token, now=1500, algorithms=["EdDSA"], **verify)
+
+
+def test_published_algorithms_follow_the_keys_in_a_fixed_order():
+    keys = [load(algorithm)[1] for algorithm in ("EdDSA", "RS256", "EdDSA")]
+    assert published_algorithms(keys) == ["RS256", "EdDSA"]
+    assert published_algorithms([]) == []
+
+
 def test_decode_jwt_checks_signature_issuer_audience_and_expiry():
-    key = load("ES256")
-    token = JWTFormat(key).mint(CLAIMS)
+    signing, key = load("ES256")
+    token = JWTFormat(signing).mint(CLAIMS)
     verify = dict(find_key={key.kid: key}.get, issuer=CLAIMS.iss, audience=CLAIMS.aud, algorithms=list(SUPPORTED_ALGORITHMS))
     assert decode_jwt(token, now=1500, **verify)["jti"] == "j1"
     with pytest.raises(jwt.ExpiredSignatureError):

@@ -23,7 +23,7 @@ ISSUER, AUDIENCE, NOW = "https://as.example", "https://api.example", 1_700_000_0
 def make_key(algorithm="RS256"):
     pem = generate_private_key_pem(algorithm)
     jwk = public_jwk(pem, algorithm)
-    return load_signing_key(kid=jwk["kid"], algorithm=algorithm, private_pem=pem, jwk=jwk)
+    return load_signing_key(kid=jwk["kid"], algorithm=algorithm, private_pem=pem)
 
 
 KEY = make_key()
@@ -161,8 +161,7 @@ def test_a_token_from_a_key_that_left_the_jwks_is_refused(make_keys, request_tok
     kid = jwt.get_unverified_header(token)["kid"]
     rotate_signing_key()
     assert server_verify(token)["jti"]  # retired but still published: its tokens may be live
-    long_ago = timezone.now() - timedelta(seconds=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME + 1)
-    SigningKey.objects.filter(kid=kid).update(retired_at=long_ago)
+    SigningKey.objects.filter(kid=kid).update(published_until=timezone.now() - timedelta(seconds=1))
     key_store.invalidate()
     assert kid not in {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
     with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):

@@ -1,19 +1,31 @@
 """Signing keys at rest: Fernet-encrypted, so a copy of the database alone cannot mint tokens."""
 
 import importlib
+from datetime import timedelta
 
 import jwt
 import pytest
 from cryptography.fernet import Fernet
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from tokens.encryption import decrypt_private_key, derive_fernet_key, encrypt_private_key
-from tokens.keystore import create_signing_key, key_store, rotate_signing_key
-from tokens.models import SigningKey
-from tokens.protocol.keys import generate_private_key_pem
+from tokens.keystore import key_store, rotate_signing_key
+from tokens.models import KeyRole, SigningKey
+from tokens.protocol.keys import generate_private_key_pem, public_jwk
 
 encrypt_migration = importlib.import_module("tokens.migrations.0002_encrypt_signing_keys")
+
+
+def create_signing_key(*, algorithm: str) -> SigningKey:
+    """Store a key as the key store does, retired but still published, so several can coexist."""
+    pem = generate_private_key_pem(algorithm)
+    jwk = public_jwk(pem, algorithm)
+    return SigningKey.objects.create(
+        kid=jwk["kid"], algorithm=algorithm, private_key=encrypt_private_key(pem), public_jwk=jwk,
+        role=KeyRole.RETIRED, published_until=timezone.now() + timedelta(hours=1),
+    )
 
 
 def test_a_new_signing_key_is_stored_encrypted(db):
@@ -76,7 +88,7 @@ def test_a_malformed_encryption_key_is_a_clear_configuration_error(settings):
 
 def test_the_migration_encrypts_existing_plain_keys_and_can_undo_it(db):
     pem = generate_private_key_pem("ES256")
-    plain = SigningKey.objects.create(kid="old", algorithm="ES256", private_key=pem, public_jwk={})
+    plain = SigningKey.objects.create(kid="old", algorithm="ES256", private_key=pem, public_jwk={}, role=KeyRole.RETIRED)
     already = create_signing_key(algorithm="ES256")
     encrypt_migration.encrypt_keys(apps, None)
     plain.refresh_from_db()

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import jwt
-from jwt.algorithms import Algorithm, get_default_algorithms
 
-from .keys import SigningKeyMaterial
+from .keys import PublishedKey, SigningKeyMaterial, signing_algorithm
 
 JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "client_id", "jti")
@@ -81,7 +80,7 @@ class JWTFormat:
         key = self.key
         payload = _base64url(json.dumps(claims.as_dict(), separators=(",", ":")).encode())
         signing_input = _jws_header(key.algorithm, key.kid) + b"." + payload
-        signature = _signer(key.algorithm).sign(signing_input, key.private_key)
+        signature = signing_algorithm(key.algorithm).sign(signing_input, key.private_key)
         return (signing_input + b"." + _base64url(signature)).decode("ascii")
 
 
@@ -92,11 +91,6 @@ def _base64url(data: bytes) -> bytes:
 @functools.lru_cache(maxsize=64)
 def _jws_header(algorithm: str, kid: str) -> bytes:
     return _base64url(json.dumps({"alg": algorithm, "kid": kid, "typ": JWT_TYPE}, separators=(",", ":")).encode())
-
-
-@functools.cache
-def _signer(algorithm: str) -> Algorithm:
-    return get_default_algorithms()[algorithm]
 
 
 def new_jti() -> str:
@@ -139,7 +133,7 @@ def unverified_kid(token: str) -> str:
 def decode_jwt(
     token: str,
     *,
-    find_key: Callable[[str], SigningKeyMaterial | None],
+    find_key: Callable[[str], PublishedKey | None],
     issuer: str,
     audience: str,
     algorithms: list[str],

@@ -1,21 +1,40 @@
-"""Make a new signing key active; old public keys stay in the JWKS until their tokens expire."""
+"""Make the next signing key active from now on; old public keys stay in the JWKS until their tokens expire."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tokens.keystore import rotate_signing_key
+from tokens.keystore import KeyRotationConflict, rotate_signing_key
 from tokens.protocol.keys import SUPPORTED_ALGORITHMS
 
 
 class Command(BaseCommand):
-    help = "Rotate the JWT signing key."
+    help = (
+        "Rotate the JWT signing key: the key published ahead signs from now on (every worker of this host at once, "
+        "other instances sharing Redis within OAUTH_REVOCATION_POLL_SECONDS) and a new one is published ahead."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--algorithm", choices=SUPPORTED_ALGORITHMS, default=None)
+        parser.add_argument(
+            "--algorithm", choices=SUPPORTED_ALGORITHMS, default=None,
+            help="Must equal OAUTH_JWT_ALGORITHM (the default); change that setting to sign with another algorithm.",
+        )
 
     def handle(self, *args, **options):
-        algorithm = options["algorithm"] or settings.OAUTH_JWT_ALGORITHM
-        if algorithm not in SUPPORTED_ALGORITHMS:
-            raise CommandError(f"OAUTH_JWT_ALGORITHM must be one of {', '.join(SUPPORTED_ALGORITHMS)}.")
-        key = rotate_signing_key(algorithm=algorithm)
-        self.stdout.write(f"New signing key {key.kid} ({key.algorithm}) is active; previous keys stay published.")
+        configured = settings.OAUTH_JWT_ALGORITHM
+        if configured not in SUPPORTED_ALGORITHMS:
+            raise CommandError(f"OAUTH_JWT_ALGORITHM must be one of {', '.join(SUPPORTED_ALGORITHMS)}; it is {configured!r}.")
+        algorithm = options["algorithm"] or configured
+        if algorithm != configured:
+            raise CommandError(
+                f"This server signs with OAUTH_JWT_ALGORITHM={configured}; a {algorithm} key would be replaced on the "
+                f"next token request. Set OAUTH_JWT_ALGORITHM={algorithm} on every instance instead: the first "
+                "token request after the restart rotates to a key of that algorithm."
+            )
+        try:
+            key = rotate_signing_key(algorithm=algorithm)
+        except KeyRotationConflict as exc:
+            raise CommandError(f"{exc} Nothing was changed by this command; run it again if you need another rotation.")
+        self.stdout.write(
+            f"Signing key {key.kid} ({key.algorithm}) signs from now on; the previous key stays published until its "
+            "tokens have expired, and the next key is published ahead."
+        )
