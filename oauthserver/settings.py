@@ -144,6 +144,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # RFC 9110 §12.5.1 q-values, the same rule as the OAuth endpoints, and no 406.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tokens.negotiation.QualityContentNegotiation",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "tokens.exceptions.handle_exception",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

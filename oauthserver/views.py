@@ -2,10 +2,10 @@
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers, 503 otherwise."""
     try:
@@ -19,7 +19,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 _CEILING_BODY = b'{"status": "ok"}'
 
 
-@require_GET
+@require_safe
 def ceiling(request: HttpRequest) -> HttpResponse:
     """A constant JSON body through the full middleware stack: the benchmark's ceiling (make bench)."""
     return HttpResponse(_CEILING_BODY, content_type="application/json")

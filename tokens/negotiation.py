@@ -1,8 +1,42 @@
-"""Choose the body parser and the response format: ``format`` first, then ``Accept``, else JSON."""
+"""Choose the body parser and the response format: ``format`` first, then ``Accept``, else the first.
 
+Every response the project negotiates goes through ``preferred_media_type``: the OAuth endpoints
+through ``select_renderer``, DRF views (the sample resource, the schema) through
+``QualityContentNegotiation``. Nothing here answers 406: a client that accepts none of our
+formats gets the first one (JSON), which RFC 9110 §12.5.1 allows ("disregard the header field").
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.http.request import MediaType
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
-from rest_framework.utils.mediatypes import media_type_matches, order_by_precedence
+from rest_framework.settings import api_settings
+from rest_framework.utils.mediatypes import media_type_matches
+
+# Far above what browsers (about 10 ranges) and HTTP libraries send; a longer header is disregarded
+# whole, so that neither parsing nor the selection grows with what a client chooses to send.
+MAX_ACCEPT_LENGTH = 2048
+MAX_ACCEPT_RANGES = 32
+# RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    text: str  # as the client wrote it, less surrounding spaces
+    main_type: str
+    sub_type: str
+    quality: float
+    specificity: int  # Django's: 0 for */*, 1 for type/*, 2 for type/subtype, 3 with parameters
+
+    def matches(self, main_type: str, sub_type: str) -> bool:
+        if self.main_type == "*":
+            return self.sub_type == "*"  # "*/json" names nothing
+        return self.main_type == main_type and self.sub_type in ("*", sub_type)
 
 
 def select_parser(parsers: list[type[BaseParser]], content_type: str) -> type[BaseParser] | None:
@@ -11,14 +45,98 @@ def select_parser(parsers: list[type[BaseParser]], content_type: str) -> type[Ba
 
 
 def select_renderer(renderers: list[type[BaseRenderer]], requested_format: str | None, accept: str) -> type[BaseRenderer]:
-    """Never a 406: an OAuth client that accepts nothing we speak still gets JSON."""
+    """The renderer named by ``requested_format``, else the one ``accept`` prefers, else the first.
+
+    ``accept`` is the raw ``Accept`` value ("" when absent); see ``preferred_media_type``. Never a
+    406: an OAuth client that accepts nothing we speak still gets JSON (CONTRACT.md, "Token response").
+    """
+    if requested_format:
+        for renderer in renderers:
+            if renderer.format == requested_format:
+                return renderer
+    chosen = preferred_media_type(accept, tuple([renderer.media_type for renderer in renderers]))
     for renderer in renderers:
-        if requested_format and renderer.format == requested_format:
+        if renderer.media_type == chosen:
             return renderer
-    if accept and accept != "*/*":
-        for media_types in order_by_precedence([part.strip() for part in accept.split(",") if part.strip()]):
-            for media_type in media_types:
-                for renderer in renderers:
-                    if media_type != "*/*" and media_type_matches(renderer.media_type, media_type):
-                        return renderer
     return renderers[0]
+
+
+def preferred_media_type(accept: str, offered: tuple[str, ...]) -> str | None:
+    """The one of ``offered`` (server order) that ``accept`` prefers, or None when none is acceptable.
+
+    RFC 9110 §12.5.1: each offered type takes the quality of the most specific range that matches
+    it (so ``application/xml;q=0, */*`` excludes XML), ``q=0`` means not acceptable; the highest
+    quality wins, then the more specific range, then the earlier offered type. Parameters other
+    than ``q`` make a range more specific but are not compared: each format here has one variant,
+    and ``application/json; charset=utf-8`` or DRF's ``; indent=4`` still mean that type. A range
+    whose ``q`` is not a qvalue, or that is not ``type/subtype``, is skipped; an empty, ``*/*``,
+    over-long or over-numerous header selects nothing. Never raises.
+    """
+    choice = _choose(accept, offered)
+    return choice[0] if choice else None
+
+
+def _choose(accept: str, offered: tuple[str, ...]) -> tuple[str, _Range] | None:
+    """The preferred offered type and the range that gave it its quality."""
+    if not accept or accept == "*/*" or len(accept) > MAX_ACCEPT_LENGTH or accept.count(",") >= MAX_ACCEPT_RANGES:
+        return None
+    return _choose_within_bounds(accept, offered)
+
+
+@lru_cache(maxsize=256)  # clients repeat the same few headers; keys are bounded by the checks above
+def _choose_within_bounds(accept: str, offered: tuple[str, ...]) -> tuple[str, _Range] | None:
+    ranges = _parse_ranges(accept)
+    choice, rank = None, (0.0, -1)
+    for media_type in offered:
+        main_type, _, sub_type = media_type.partition("/")
+        matching = [media_range for media_range in ranges if media_range.matches(main_type, sub_type)]
+        if not matching:
+            continue
+        most_specific = max(media_range.specificity for media_range in matching)
+        deciding = max(
+            (media_range for media_range in matching if media_range.specificity == most_specific),
+            key=lambda media_range: media_range.quality,
+        )
+        # Strictly greater: among equals the type offered first stays, whatever the header's order.
+        if deciding.quality > 0 and (deciding.quality, deciding.specificity) > rank:
+            choice, rank = (media_type, deciding), (deciding.quality, deciding.specificity)
+    return choice
+
+
+def _parse_ranges(accept: str) -> list[_Range]:
+    ranges = []
+    for part in accept.split(","):
+        if not part.strip():
+            continue  # RFC 9110 §5.6.1: empty list elements are allowed and ignored
+        try:
+            media_range = MediaType(part)
+        except ValueError:  # an RFC 2231 parameter naming an unknown charset
+            continue
+        quality = media_range.params.get("q", "1").strip()
+        if media_range.main_type and media_range.sub_type and _QVALUE.fullmatch(quality):
+            ranges.append(
+                _Range(part.strip(), media_range.main_type, media_range.sub_type, float(quality), media_range.specificity)
+            )
+    return ranges
+
+
+class QualityContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation with ``preferred_media_type`` in place of its q-blind precedence sets.
+
+    ``?format=`` (or a format suffix) still narrows the renderers first, a 404 when none has that
+    format, as in DRF. Then the ``Accept`` choice, else the first renderer rather than a 406: an
+    error from the resource (401 with ``WWW-Authenticate``) is worth more than "not acceptable".
+    Returns ``(renderer, accepted media type)`` as DRF expects: the client's own range when it names
+    the type, so that DRF's ``application/json; indent=4`` keeps working.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        requested_format = format_suffix or request.query_params.get(api_settings.URL_FORMAT_OVERRIDE)
+        if requested_format:
+            renderers = self.filter_renderers(renderers, requested_format)
+        choice = _choose(request.headers.get("Accept", ""), tuple(renderer.media_type for renderer in renderers))
+        if choice is None:
+            return renderers[0], renderers[0].media_type
+        media_type, deciding = choice
+        renderer = next(renderer for renderer in renderers if renderer.media_type == media_type)
+        return renderer, deciding.text if deciding.specificity >= 2 else media_type

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from rest_framework.views import APIView
 
 from . import services
@@ -88,7 +88,7 @@ class RevokeView(OAuthEndpoint):
         return None  # §2.2: 200 whether or not there was anything to revoke; an empty body
 
 
-@require_GET
+@require_safe
 def jwks(request: HttpRequest) -> JsonResponse:
     """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517)."""
     response = JsonResponse(services.published_jwks())
@@ -96,7 +96,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@require_GET
+@require_safe
 def metadata(request: HttpRequest) -> JsonResponse:
     """``GET /.well-known/oauth-authorization-server`` (RFC 8414)."""
     return JsonResponse(services.server_metadata())

@@ -173,3 +173,20 @@ def test_the_trailing_slash_works_and_other_methods_are_405(issue, hello):
     assert hello(token, path="/api/hello/").status_code == 200
     response = hello(token, method="delete")
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "application/json;q=0", "application/json;q=0, */*"])
+def test_an_accept_we_cannot_serve_still_gets_the_challenge_in_json_not_406(hello, accept):
+    response = hello(HTTP_ACCEPT=accept)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json;q=0", "application/json;q=0.1, text/html"])
+def test_a_valid_token_gets_json_whatever_the_accept_header(issue, hello, accept):
+    response = hello(issue(), HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["message"] == MESSAGE

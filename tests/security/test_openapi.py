@@ -42,6 +42,30 @@ def test_the_schema_describes_the_public_endpoints(client):
     assert document["components"]["securitySchemes"]["clientSecretBasic"]["scheme"] == "basic"
 
 
+@pytest.mark.parametrize(
+    "accept, content_type",
+    [
+        ("", "application/vnd.oai.openapi; charset=utf-8"),
+        ("application/vnd.oai.openapi;q=0.1, application/json", "application/json"),
+        ("application/json;q=0, */*", "application/vnd.oai.openapi; charset=utf-8"),
+        ("application/*;q=0.5, application/yaml;q=0.5", "application/yaml; charset=utf-8"),
+        ("application/yaml, application/json", "application/yaml; charset=utf-8"),  # equal: the view's order
+        ("text/html", "application/vnd.oai.openapi; charset=utf-8"),  # nothing acceptable: the first, not 406
+    ],
+)
+def test_the_schema_format_follows_accept_q_values(client, accept, content_type):
+    response = client.get("/api/schema/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert yaml.safe_load(response.content)["openapi"].startswith("3.")  # YAML reads JSON too
+
+
+def test_the_schema_keeps_drf_indent_parameter(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json; indent=2, application/yaml;q=0.5")
+    assert response["Content-Type"] == "application/json"
+    assert response.content.startswith(b'{\n  "openapi"')
+
+
 @pytest.fixture
 def known_client(transactional_db):
     application = create_application(name="fuzz", scopes="read write", default_scopes="read", is_resource_server=True)

@@ -3,7 +3,8 @@
 Hypothesis throws arbitrary bodies, content types, encodings, repeated parameters, Accept and
 Authorization values. Whatever arrives: never a 5xx, always a body in the negotiated format with
 an RFC error code, and nothing written to the database unless a token was issued (the audit trail
-of failed authentications aside, which is the point of it).
+of failed authentications aside, which is the point of it). Accept headers with q-values get the
+format that RFC 9110 §12.5.1, written out plainly below, says they should.
 """
 
 import base64
@@ -29,6 +30,63 @@ VALUES = ["client_credentials", "read", "read write", "admin", "json", "xml", "u
 names = st.sampled_from(FIELDS) | st.text(max_size=12)
 values = st.sampled_from(VALUES) | st.text(max_size=40)
 pairs = st.lists(st.tuples(names, values), max_size=8)  # names repeat freely
+
+RANGES = ["*/*", "application/*", *MEDIA_TYPES, "text/*", "text/html", "image/png", "Application/XML"]
+RANGE_PARAMETERS = ["", ";charset=utf-8", "; level=1"]
+Q_TEXTS = ["0", "0.0", "0.", "0.001", "0.1", "0.5", "0.50", "0.999", "1", "1.", "1.0", "1.000"]
+NOT_Q_TEXTS = ["2", "-1", "abc", "0.1234", "1.5", "", "1e-1", ".5", "1e999", "nan"]
+
+
+@st.composite
+def accept_headers(draw):
+    """Accept values of up to 6 media ranges, with and without parameters and (valid or not) q."""
+    parts = []
+    for _ in range(draw(st.integers(min_value=0, max_value=6))):
+        media_range = draw(st.sampled_from(RANGES)) + draw(st.sampled_from(RANGE_PARAMETERS))
+        q = draw(st.none() | st.sampled_from(Q_TEXTS) | st.sampled_from(NOT_Q_TEXTS))
+        if q is not None:
+            media_range += draw(st.sampled_from([";q=", "; q=", ";Q="])) + q
+        parts.append(media_range)
+    return draw(st.sampled_from([", ", ",", " , ,"])).join(parts)
+
+
+def reference_media_type(accept: str) -> str:
+    """What RFC 9110 §12.5.1 asks of us for the headers above, written independently of the server.
+
+    A type's quality is the highest q of the most specific ranges matching it (parameters other
+    than q make a range more specific); q=0 or no matching range: not acceptable; a q outside the
+    §12.4.2 grammar voids its range. Best quality, then specificity, then JSON, urlencoded, XML;
+    JSON when nothing is acceptable.
+    """
+    ranges = []  # (media range, specificity, quality)
+    for part in accept.split(","):
+        media_range, *parameters = [piece.strip() for piece in part.split(";")]
+        fields = {name.strip().lower(): value.strip() for name, _, value in (p.partition("=") for p in parameters)}
+        quality = qvalue(fields.pop("q", "1"))
+        if "/" not in media_range or quality is None:
+            continue
+        media_range = media_range.lower()
+        specificity = 0 if media_range == "*/*" else 1 if media_range.endswith("/*") else 3 if fields else 2
+        ranges.append((media_range, specificity, quality))
+    scores = []
+    for index, offered in enumerate(MEDIA_TYPES):
+        matching = sorted(
+            (specificity, quality)
+            for media_range, specificity, quality in ranges
+            if media_range in ("*/*", offered) or (media_range.endswith("/*") and offered.startswith(media_range[:-1]))
+        )
+        if matching and matching[-1][1] > 0:
+            scores.append((-matching[-1][1], -matching[-1][0], index, offered))
+    return min(scores)[3] if scores else "application/json"
+
+
+def qvalue(text: str) -> float | None:
+    whole, _, fraction = text.partition(".")
+    if len(fraction) > 3 or any(digit not in "0123456789" for digit in fraction):
+        return None
+    if whole == "0":
+        return float(f"0.{fraction or 0}")
+    return 1.0 if whole == "1" and set(fraction) <= {"0"} else None
 
 
 @st.composite
@@ -183,3 +241,33 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
 
     holds()
     assert {200, 400, 401} <= statuses, statuses  # the generator reached success and both failure kinds
+
+
+def test_reference_agrees_with_the_rfc_examples():
+    assert reference_media_type("application/xml;q=0, */*") == "application/json"
+    assert reference_media_type("application/xml;q=0.1, application/json;q=1.0") == "application/json"
+    assert reference_media_type("*/*, application/xml") == "application/xml"
+    assert reference_media_type("application/json;q=0, */*") == "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_q_valued_accept_headers_get_the_format_rfc_9110_asks_for(path, api_client, db):
+    answered = set()
+
+    @given(accept=accept_headers())
+    @hypothesis_settings(
+        max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
+    def holds(accept):
+        cache.clear()
+        response = api_client.post(
+            path, "grant_type=client_credentials&token=x", content_type="application/x-www-form-urlencoded",
+            HTTP_ACCEPT=accept,
+        )
+        assert response.status_code == 401  # no client authentication: invalid_client in every case
+        assert response["Content-Type"].split(";")[0] == reference_media_type(accept), accept
+        assert read_body(response)["error"] == "invalid_client"
+        answered.add(reference_media_type(accept))
+
+    holds()
+    assert answered == set(MEDIA_TYPES)  # the generator reached every format
