@@ -4,11 +4,30 @@ RFC 6749 §5.2 (token endpoint), RFC 6750 §3.1 (protected resources). Protocol 
 ``tokens.exceptions`` is the only place they become responses.
 """
 
+import re
 from typing import ClassVar
+
+# RFC 6749 §5.2 error_description and RFC 6750 §3 scope: %x20-21 / %x23-5B / %x5D-7E.
+_OUTSIDE_ERROR_CHARSET = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def sanitize_error_text(text: str) -> str:
+    """Confine text to the characters of RFC 6749 §5.2 ``error_description`` (and RFC 6750 ``scope``).
+
+    Printable ASCII except ``"`` and ``\\``: each other character (a quote, a backslash, a control
+    character, a line separator, any non-ASCII letter, a lone surrogate) becomes one ``?``, so
+    echoed input stays readable and in place, and the result fits a quoted-string unescaped.
+    """
+    return _OUTSIDE_ERROR_CHARSET.sub("?", text)
 
 
 class OAuthError(Exception):
-    """Base of every error the OAuth endpoints answer with (RFC 6749 §5.2)."""
+    """Base of every error the OAuth endpoints answer with (RFC 6749 §5.2).
+
+    ``description`` always holds only the characters §5.2 allows, whatever it was given or set
+    to (see ``sanitize_error_text``), so input echoed into it is safe in every response format
+    and in a ``WWW-Authenticate`` challenge.
+    """
 
     error: ClassVar[str] = "invalid_request"
     status_code: ClassVar[int] = 400
@@ -17,6 +36,14 @@ class OAuthError(Exception):
     def __init__(self, description: str | None = None) -> None:
         self.description = description or self.default_description
         super().__init__(self.description)
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @description.setter
+    def description(self, text: str) -> None:
+        self._description = sanitize_error_text(text)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -66,11 +93,13 @@ class AccessDenied(OAuthError):
 
 
 class MethodNotAllowed(OAuthError):
+    """405 (RFC 9110 §15.5.6) with ``Allow``; ``method`` is the refused one, named in the description."""
+
     status_code = 405
     default_description = "Method not allowed."
 
-    def __init__(self, description: str | None = None, *, allowed: str = "POST") -> None:
-        super().__init__(description)
+    def __init__(self, description: str | None = None, *, allowed: str = "POST", method: str = "") -> None:
+        super().__init__(description or (f"Method '{method}' not allowed." if method else None))
         self.allowed = allowed
 
     @property
@@ -120,7 +149,8 @@ class BearerError(OAuthError):
         parts = [f'Bearer realm="{self.realm}"']
         if self.error:
             parts.append(f'error="{self.error}"')
-            parts.append(f'error_description="{_quotable(self.description)}"')
+            # No '"' or '\\' can be in a description: the quoted-string needs no escaping.
+            parts.append(f'error_description="{self.description}"')
         return {"WWW-Authenticate": ", ".join(parts)}
 
 
@@ -142,6 +172,12 @@ class InvalidToken(BearerError):
 
 
 class InsufficientScope(BearerError):
+    """§3.1: the token lacks a scope; ``scope`` (space-delimited) names every scope needed.
+
+    §3 allows only scope-token characters and spaces in the ``scope`` attribute, the set
+    ``sanitize_error_text`` keeps, so a scope a view names with other characters shows with ``?``.
+    """
+
     error = "insufficient_scope"
     status_code = 403
     default_description = "The access token does not carry the scope this request needs."
@@ -149,6 +185,14 @@ class InsufficientScope(BearerError):
     def __init__(self, scope: str | None = None, description: str | None = None) -> None:
         super().__init__(description)
         self.scope = scope  # None when the refusal is not about scope (a view's own permission)
+
+    @property
+    def scope(self) -> str | None:
+        return self._scope
+
+    @scope.setter
+    def scope(self, value: str | None) -> None:
+        self._scope = None if value is None else sanitize_error_text(value)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -161,8 +205,3 @@ class InsufficientScope(BearerError):
         if self.scope is None:
             return super().as_dict()
         return {**super().as_dict(), "scope": self.scope}
-
-
-def _quotable(text: str) -> str:
-    """Fit text into a quoted-string of a challenge: printable ASCII without quotes or backslashes."""
-    return "".join(char for char in text if " " <= char <= "~" and char not in '"\\')
