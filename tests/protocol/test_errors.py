@@ -1,7 +1,7 @@
 """RFC 6749 §5.2 and RFC 6750 §3: the errors' wire shape, whatever text they were given.
 
 ``error_description`` (and RFC 6750's ``scope`` attribute) may hold only %x20-21 / %x23-5B /
-%x5D-7E.
+%x5D-7E; ``invalid_client`` challenges with Basic only when the client used Basic or nothing.
 """
 
 import re
@@ -11,6 +11,7 @@ import pytest
 from tokens.protocol import errors
 from tokens.protocol.errors import (
     InsufficientScope,
+    InvalidClient,
     MethodNotAllowed,
     OAuthError,
     TooManyRequests,
@@ -129,3 +130,21 @@ def test_the_insufficient_scope_attribute_is_confined_in_challenge_and_body(text
     assert error.as_dict()["scope"] == error.scope
     assert error.headers["WWW-Authenticate"].endswith(f', scope="{error.scope}"')
     assert CHALLENGE.fullmatch(error.headers["WWW-Authenticate"])
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "none"])
+def test_invalid_client_challenges_with_basic_after_basic_or_no_credentials(method):
+    error = InvalidClient(method=method)
+    assert error.status_code == 401
+    assert error.headers == {"WWW-Authenticate": 'Basic realm="oauth"'}
+
+
+def test_invalid_client_after_body_credentials_is_401_without_a_challenge():
+    error = InvalidClient(method="client_secret_post")
+    assert error.status_code == 401
+    assert error.headers == {}
+    assert error.as_dict() == {"error": "invalid_client", "error_description": "Client authentication failed."}
+
+
+def test_invalid_client_without_a_method_challenges():
+    assert InvalidClient().headers == {"WWW-Authenticate": 'Basic realm="oauth"'}

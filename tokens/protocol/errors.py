@@ -10,6 +10,10 @@ from typing import ClassVar
 # RFC 6749 §5.2 error_description and RFC 6750 §3 scope: %x20-21 / %x23-5B / %x5D-7E.
 _OUTSIDE_ERROR_CHARSET = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
+# RFC 8414 names of the methods whose failure is challenged with Basic (RFC 6749 §5.2): the client
+# used the Authorization header, or sent no credentials and should learn which scheme to use.
+CHALLENGED_METHODS = frozenset({"client_secret_basic", "none"})
+
 
 def sanitize_error_text(text: str) -> str:
     """Confine text to the characters of RFC 6749 §5.2 ``error_description`` (and RFC 6750 ``scope``).
@@ -58,14 +62,28 @@ class InvalidRequest(OAuthError):
 
 
 class InvalidClient(OAuthError):
-    """Client authentication failed; §5.2 asks for 401 and a challenge for the scheme used."""
+    """Client authentication failed: 401, challenged with Basic only when that is what the client used.
+
+    RFC 6749 §5.2: a client that tried the ``Authorization`` header gets a challenge for that
+    scheme. ``method`` names what the client did (RFC 8414 names): ``client_secret_basic`` and
+    ``none`` (no credentials at all) are challenged; a client that authenticated in the body
+    (``client_secret_post``) gets none, because clients such as oauth4webapi and openid-client read
+    a challenge on a 401 instead of the ``invalid_client`` body. (RFC 9110 §15.5.2 wants a
+    challenge on every 401; RFC 6749 only requires it after the ``Authorization`` header.)
+    """
 
     error = "invalid_client"
     status_code = 401
     default_description = "Client authentication failed."
 
+    def __init__(self, description: str | None = None, *, method: str = "none") -> None:
+        super().__init__(description)
+        self.method = method
+
     @property
     def headers(self) -> dict[str, str]:
+        if self.method not in CHALLENGED_METHODS:
+            return {}
         return {"WWW-Authenticate": 'Basic realm="oauth"'}
 
 
