@@ -228,7 +228,7 @@ def authenticate_client(
         reason = "unknown_client" if key_pair is None else "wrong_secret" if not secret_matches else "application_disabled"
         record_client_failure(client_id=client_id, address=address)
         _audit_failure(client_id, reason, application=key_pair.application if key_pair else None)
-        raise InvalidClient()
+        raise InvalidClient(method=credentials.method)  # §5.2: challenged only after Basic
     return key_pair
 
 

@@ -22,8 +22,12 @@ from .protocol.errors import (
 logger = logging.getLogger(__name__)
 
 
-def as_oauth_error(exc: Exception, allowed_methods: list[str]) -> OAuthError | None:
-    """Translate what DRF or the database raise into the OAuth error a client should see."""
+def as_oauth_error(exc: Exception, allowed_methods: list[str], method: str = "") -> OAuthError | None:
+    """Translate what DRF or the database raise into the OAuth error a client should see.
+
+    ``method`` is the request's, for a 405. Descriptions are rebuilt, or confined to RFC 6749
+    §5.2's characters by ``OAuthError`` itself, never DRF's text taken as it is.
+    """
     if isinstance(exc, OAuthError):
         return exc
     if isinstance(exc, BearerException):
@@ -36,7 +40,8 @@ def as_oauth_error(exc: Exception, allowed_methods: list[str]) -> OAuthError | N
     if isinstance(exc, drf.PermissionDenied):
         return InsufficientScope(description=str(exc.detail))
     if isinstance(exc, drf.MethodNotAllowed):
-        return MethodNotAllowed(str(exc.detail), allowed=", ".join(allowed_methods))
+        # DRF's detail quotes the method with '"', which §5.2 forbids: name it ourselves.
+        return MethodNotAllowed(method=method, allowed=", ".join(allowed_methods))
     if isinstance(exc, drf.UnsupportedMediaType):
         return InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
     if isinstance(exc, drf.ParseError):
@@ -52,7 +57,8 @@ def as_oauth_error(exc: Exception, allowed_methods: list[str]) -> OAuthError | N
 def handle_exception(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler: render OAuth errors in the negotiated format (RFC 6749 §5.2)."""
     view = context.get("view")
-    error = as_oauth_error(exc, getattr(view, "allowed_methods", ["POST"]))
+    method = getattr(context.get("request"), "method", "")
+    error = as_oauth_error(exc, getattr(view, "allowed_methods", ["POST"]), method)
     if error is None:
         return exception_handler(exc, context)  # DRF's own answer rather than a 500
     response = Response(error.as_dict(), status=error.status_code)

@@ -50,7 +50,7 @@ def _body(name: str, fields: dict[str, serializers.Field]) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
     meanings = {
         400: "The request is invalid (RFC 6749 §5.2).",
-        401: "Client authentication failed; `WWW-Authenticate: Basic`.",
+        401: "Client authentication failed; `WWW-Authenticate: Basic` unless the client authenticated in the body.",
         403: "The client may not use this endpoint.",
         405: "Only POST.",
         413: "The body is larger than `OAUTH_MAX_REQUEST_BYTES`.",

@@ -83,8 +83,8 @@ def _as_text(name: str, value: object) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidRequest(f"The parameter {name!r} is not valid Unicode text.") from None
+            raise InvalidRequest(f"The parameter '{name}' is not valid Unicode text.") from None
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise InvalidRequest(f"The parameter {name!r} must be a string.")
+    raise InvalidRequest(f"The parameter '{name}' must be a string.")

@@ -37,7 +37,7 @@ class OAuthEndpoint(APIView):
         headers: dict[str, str] = {}
         try:
             if request.method != "POST":
-                raise MethodNotAllowed(f'Method "{request.method}" not allowed.', allowed="POST")
+                raise MethodNotAllowed(method=request.method, allowed="POST")
             self.params = read_params(request, self.parser_classes)
             if "format" in self.params:
                 renderer = select_renderer(self.renderer_classes, query_format or self.params["format"], accept)

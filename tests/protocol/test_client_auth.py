@@ -72,6 +72,24 @@ def test_missing_credentials_are_invalid_client(params):
         read_client_credentials(authorization=None, params=params)
 
 
+@pytest.mark.parametrize("params", [{}, {"client_id": "a"}])
+def test_no_client_authentication_at_all_is_challenged_with_basic(params):
+    # §5.2: a client that sent no credentials learns which scheme to use.
+    with pytest.raises(InvalidClient) as caught:
+        read_client_credentials(authorization=None, params=params)
+    assert caught.value.method == "none"
+    assert caught.value.headers == {"WWW-Authenticate": 'Basic realm="oauth"'}
+
+
+def test_a_body_secret_without_a_client_id_is_not_challenged():
+    # The client chose body authentication (client_secret_post): a Basic challenge would mislead it.
+    with pytest.raises(InvalidClient) as caught:
+        read_client_credentials(authorization=None, params={"client_secret": "b"})
+    assert caught.value.method == "client_secret_post"
+    assert caught.value.status_code == 401
+    assert caught.value.headers == {}
+
+
 def test_repr_never_shows_the_secret():
     credentials = read_client_credentials(authorization=None, params={"client_id": "a", "client_secret": "hunter2"})
     assert "hunter2" not in repr(credentials)

@@ -48,6 +48,18 @@ def test_unknown_grant_type_is_unsupported():
         read_token_request({"grant_type": "password"}, POLICY)
 
 
+def test_an_echoed_grant_type_keeps_only_allowed_characters():
+    with pytest.raises(UnsupportedGrantType) as caught:
+        read_token_request({"grant_type": 'x"y\\z\u00e9\u2028'}, POLICY)
+    assert caught.value.description == "The grant type 'x?y?z??' is not supported."
+
+
+def test_an_echoed_parameter_name_keeps_only_allowed_characters():
+    with pytest.raises(InvalidRequest) as caught:
+        single_valued([('sc"o\\pe\u00e9', "a"), ('sc"o\\pe\u00e9', "b")])
+    assert caught.value.description == "The parameter 'sc?o?pe?' is given more than once."
+
+
 def test_grant_switched_off_server_wide_is_unsupported():
     policy = TokenPolicy(3600, 86400, "jwt", client_credentials_enabled=False)
     with pytest.raises(UnsupportedGrantType):

@@ -1,14 +1,20 @@
 """Property-based attacks on the OAuth endpoints (RFC 6749 §5.2, RFC 7662 §2.3, RFC 7009 §2.2).
 
 Hypothesis throws arbitrary bodies, content types, encodings, repeated parameters, Accept and
-Authorization values. Whatever arrives: never a 5xx, always a body in the negotiated format with
-an RFC error code, and nothing written to the database unless a token was issued (the audit trail
-of failed authentications aside, which is the point of it). Accept headers with q-values get the
-format that RFC 9110 §12.5.1, written out plainly below, says they should.
+Authorization values, methods, and quotes, backslashes, non-ASCII letters, control characters and
+line separators in every field the server may echo. Whatever arrives: never a 5xx, always a body
+in the negotiated format with an RFC error code whose description (and any challenge) stays in
+the characters §5.2 allows, and nothing written to the database unless a token was issued (the
+audit trail of failed authentications aside, which is the point of it). The resource side
+(/api/hello, RFC 6750 §3) keeps its descriptions and challenges in those characters too. Accept
+headers with q-values get the format that RFC 9110 §12.5.1, written out plainly below, says they
+should.
 """
 
 import base64
+import io
 import json
+import re
 from urllib.parse import parse_qsl, urlencode
 from xml.etree import ElementTree
 
@@ -27,8 +33,15 @@ MEDIA_TYPES = ("application/json", "application/x-www-form-urlencoded", "applica
 FIELDS = ["grant_type", "client_id", "client_secret", "scope", "format", "validity_period", "token", "token_type_hint"]
 VALUES = ["client_credentials", "read", "read write", "admin", "json", "xml", "urlencoded", "-1", "0", "1e3", "", " "]
 
-names = st.sampled_from(FIELDS) | st.text(max_size=12)
-values = st.sampled_from(VALUES) | st.text(max_size=40)
+# RFC 6749 §5.2: what error_description may hold; a challenge's quoted values stay in it too.
+ALLOWED = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+CHALLENGE = re.compile(r'(Basic|Bearer) realm="[a-z]+"(, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*')
+# Characters a description must not carry as they are, drawn far more often than st.text would.
+HOSTILE_CHARACTERS = '"\\\u00e9\u00ff\u65e5\U0001f600\u2028\u2029\x00\x01\t\n\r\x7f\x85\ufeff'
+
+hostile = st.text(alphabet=st.sampled_from(HOSTILE_CHARACTERS) | st.characters(codec="ascii"), min_size=1, max_size=12)
+names = st.sampled_from(FIELDS) | st.text(max_size=12) | hostile
+values = st.sampled_from(VALUES) | st.text(max_size=40) | hostile
 pairs = st.lists(st.tuples(names, values), max_size=8)  # names repeat freely
 
 RANGES = ["*/*", "application/*", *MEDIA_TYPES, "text/*", "text/html", "image/png", "Application/XML"]
@@ -89,21 +102,46 @@ def qvalue(text: str) -> float | None:
     return 1.0 if whole == "1" and set(fraction) <= {"0"} else None
 
 
+def as_wsgi_text(text: str) -> str:
+    """What a WSGI server hands over for these bytes on the wire: UTF-8 read as latin-1 (PEP 3333)."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+methods = st.sampled_from(["POST", "POST", "POST", "GET", "DELETE"]) | hostile.map(as_wsgi_text)
+
+
+def json_object(fields: list[tuple[str, str]]) -> bytes:
+    """A JSON object that keeps repeated names (json.dumps of a dict would merge them)."""
+    members = ", ".join(f"{json.dumps(name)}: {json.dumps(value)}" for name, value in fields)
+    return ("{" + members + "}").encode()
+
+
 @st.composite
 def bodies(draw, credentials, valid):
     """A (content type, body bytes) pair: forms, JSON, other types, broken encodings."""
     fields = draw(pairs)
     if draw(st.booleans()):  # often carry the real client's credentials in the body too
         fields += [("client_id", credentials[0]), ("client_secret", credentials[1])]
-    kind = draw(st.sampled_from(["valid", "valid", "form", "json", "json-other", "raw", "empty"]))
+    kind = draw(st.sampled_from(["valid", "valid", "form", "json", "json-other", "raw", "empty", "echoed", "echoed"]))
     if kind == "valid":  # a well-formed request with unknown extra parameters (to be ignored)
         extra = draw(st.lists(st.tuples(st.text(min_size=1, max_size=8).filter(lambda n: n not in FIELDS), values)))
         return "application/x-www-form-urlencoded", urlencode([*valid, *extra]).encode()
+    if kind == "echoed":  # what the server names in a description: a grant type, a repeated or non-text name
+        name = draw(hostile)
+        echoed = [pair for pair in valid if pair[0] != "grant_type"]
+        echoed += [("grant_type", draw(hostile)), (name, draw(values))]
+        echoed += [(name, "again")] * draw(st.integers(0, 1))
+        if draw(st.booleans()):
+            return "application/x-www-form-urlencoded", urlencode(echoed).encode()
+        if draw(st.booleans()):  # a number where text belongs, or an escape that spells a lone surrogate
+            echoed.append((draw(hostile), draw(st.sampled_from([1.5, True, None, "\ud800", "\udfff"]))))
+        return "application/json", json_object(echoed)
     if kind == "form":
         encoding = draw(st.sampled_from(["utf-8", "latin-1", "utf-16"]))
         body = urlencode(fields).encode(encoding, "replace")
     elif kind == "json":
-        fields += draw(st.lists(st.tuples(st.sampled_from(FIELDS), st.sampled_from(["\ud800", "a\x00b", "\udfff\ud800"]))))
+        broken = st.sampled_from(["\ud800", "a\x00b", "\udfff\ud800"])
+        fields += draw(st.lists(st.tuples(st.sampled_from(FIELDS) | hostile, broken)))
         body = json.dumps(dict(fields) if draw(st.booleans()) else fields).encode()
     elif kind == "json-other":
         body = json.dumps(draw(st.recursive(st.none() | st.integers() | st.text(), st.lists, max_leaves=5))).encode()
@@ -192,26 +230,31 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         accept=st.sampled_from(["", "*/*", "application/xml", "application/x-www-form-urlencoded", "text/html"])
         | st.text(max_size=30),
         query_format=st.sampled_from(["", "json", "xml", "urlencoded", "yaml"]),
+        method=methods,
         content_length=st.sampled_from([None, None, "0", "-1", "abc", "+5", "99999999", "short", "long"]),
         forwarded_for=st.none() | st.text(max_size=40).filter(lambda text: "\n" not in text and "\r" not in text),
     )
     @hypothesis_settings(
         max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
     )
-    def holds(body, authorization, accept, query_format, content_length, forwarded_for):
+    def holds(body, authorization, accept, query_format, method, content_length, forwarded_for):
         cache.clear()  # each example starts with no lockout counts
         content_type, payload = body
         headers = {"HTTP_ACCEPT": accept}
         if content_length is not None:  # a Content-Length that lies, or is not a number
             lengths = {"short": str(max(0, len(payload) - 3)), "long": str(len(payload) + 5)}
             headers["CONTENT_LENGTH"] = lengths.get(content_length, content_length)
+            if content_length == "long":
+                # The body ends early, as when the client closes the connection; the test client's
+                # own input would raise instead of reading short.
+                headers["wsgi.input"] = io.BytesIO(payload)
         if forwarded_for is not None:
             headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
         if authorization is not None:
             headers["HTTP_AUTHORIZATION"] = authorization
         url = f"{path}?format={query_format}" if query_format else path
         before = database_state()
-        response = api_client.generic("POST", url, payload, content_type=content_type, **headers)
+        response = api_client.generic(method, url, payload, content_type=content_type, **headers)
         after = database_state()
 
         statuses.add(response.status_code)
@@ -221,6 +264,9 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         if response.status_code >= 400:
             assert answer["error"] in ERROR_CODES, answer
             assert answer["error_description"]
+            assert ALLOWED.fullmatch(answer["error_description"]), answer
+        if "WWW-Authenticate" in response:
+            assert CHALLENGE.fullmatch(response["WWW-Authenticate"]), response["WWW-Authenticate"]
             assert keys.client_secret not in response.content.decode("utf-8", "replace")
         issued = path == "/oauth/token" and response.status_code == 200
         if issued:
@@ -271,3 +317,33 @@ def test_q_valued_accept_headers_get_the_format_rfc_9110_asks_for(path, api_clie
 
     holds()
     assert answered == set(MEDIA_TYPES)  # the generator reached every format
+
+
+def test_no_request_gets_a_resource_answer_outside_the_allowed_characters(make_keys, request_token, api_client):
+    keys = make_keys(scopes="read write")
+    token = request_token(keys, scope="read").json()["access_token"]  # GET passes, POST lacks "write"
+
+    @given(
+        method=methods,
+        authorization=st.one_of(
+            st.none(),
+            st.just(f"Bearer {token}"),
+            st.builds(lambda text: "Bearer " + text, hostile | st.text(max_size=30)).map(as_wsgi_text),
+            st.builds(lambda a, b: f"Bearer {a} {b}", hostile, hostile).map(as_wsgi_text),
+        ),
+    )
+    @hypothesis_settings(
+        max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
+    def holds(method, authorization):
+        headers = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
+        response = api_client.generic(method, "/api/hello", **headers)
+        assert response.status_code < 500
+        if response.status_code >= 400:
+            answer = response.json()
+            assert ALLOWED.fullmatch(answer["error_description"]), answer
+            assert ALLOWED.fullmatch(answer.get("scope", "")), answer
+        if "WWW-Authenticate" in response:
+            assert CHALLENGE.fullmatch(response["WWW-Authenticate"]), response["WWW-Authenticate"]
+
+    holds()

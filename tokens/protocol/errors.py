@@ -4,11 +4,34 @@ RFC 6749 §5.2 (token endpoint), RFC 6750 §3.1 (protected resources). Protocol 
 ``tokens.exceptions`` is the only place they become responses.
 """
 
+import re
 from typing import ClassVar
+
+# RFC 6749 §5.2 error_description and RFC 6750 §3 scope: %x20-21 / %x23-5B / %x5D-7E.
+_OUTSIDE_ERROR_CHARSET = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+# RFC 8414 names of the methods whose failure is challenged with Basic (RFC 6749 §5.2): the client
+# used the Authorization header, or sent no credentials and should learn which scheme to use.
+CHALLENGED_METHODS = frozenset({"client_secret_basic", "none"})
+
+
+def sanitize_error_text(text: str) -> str:
+    """Confine text to the characters of RFC 6749 §5.2 ``error_description`` (and RFC 6750 ``scope``).
+
+    Printable ASCII except ``"`` and ``\\``: each other character (a quote, a backslash, a control
+    character, a line separator, any non-ASCII letter, a lone surrogate) becomes one ``?``, so
+    echoed input stays readable and in place, and the result fits a quoted-string unescaped.
+    """
+    return _OUTSIDE_ERROR_CHARSET.sub("?", text)
 
 
 class OAuthError(Exception):
-    """Base of every error the OAuth endpoints answer with (RFC 6749 §5.2)."""
+    """Base of every error the OAuth endpoints answer with (RFC 6749 §5.2).
+
+    ``description`` always holds only the characters §5.2 allows, whatever it was given or set
+    to (see ``sanitize_error_text``), so input echoed into it is safe in every response format
+    and in a ``WWW-Authenticate`` challenge.
+    """
 
     error: ClassVar[str] = "invalid_request"
     status_code: ClassVar[int] = 400
@@ -17,6 +40,14 @@ class OAuthError(Exception):
     def __init__(self, description: str | None = None) -> None:
         self.description = description or self.default_description
         super().__init__(self.description)
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @description.setter
+    def description(self, text: str) -> None:
+        self._description = sanitize_error_text(text)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -31,14 +62,28 @@ class InvalidRequest(OAuthError):
 
 
 class InvalidClient(OAuthError):
-    """Client authentication failed; §5.2 asks for 401 and a challenge for the scheme used."""
+    """Client authentication failed: 401, challenged with Basic only when that is what the client used.
+
+    RFC 6749 §5.2: a client that tried the ``Authorization`` header gets a challenge for that
+    scheme. ``method`` names what the client did (RFC 8414 names): ``client_secret_basic`` and
+    ``none`` (no credentials at all) are challenged; a client that authenticated in the body
+    (``client_secret_post``) gets none, because clients such as oauth4webapi and openid-client read
+    a challenge on a 401 instead of the ``invalid_client`` body. (RFC 9110 §15.5.2 wants a
+    challenge on every 401; RFC 6749 only requires it after the ``Authorization`` header.)
+    """
 
     error = "invalid_client"
     status_code = 401
     default_description = "Client authentication failed."
 
+    def __init__(self, description: str | None = None, *, method: str = "none") -> None:
+        super().__init__(description)
+        self.method = method
+
     @property
     def headers(self) -> dict[str, str]:
+        if self.method not in CHALLENGED_METHODS:
+            return {}
         return {"WWW-Authenticate": 'Basic realm="oauth"'}
 
 
@@ -66,11 +111,13 @@ class AccessDenied(OAuthError):
 
 
 class MethodNotAllowed(OAuthError):
+    """405 (RFC 9110 §15.5.6) with ``Allow``; ``method`` is the refused one, named in the description."""
+
     status_code = 405
     default_description = "Method not allowed."
 
-    def __init__(self, description: str | None = None, *, allowed: str = "POST") -> None:
-        super().__init__(description)
+    def __init__(self, description: str | None = None, *, allowed: str = "POST", method: str = "") -> None:
+        super().__init__(description or (f"Method '{method}' not allowed." if method else None))
         self.allowed = allowed
 
     @property
@@ -120,7 +167,8 @@ class BearerError(OAuthError):
         parts = [f'Bearer realm="{self.realm}"']
         if self.error:
             parts.append(f'error="{self.error}"')
-            parts.append(f'error_description="{_quotable(self.description)}"')
+            # No '"' or '\\' can be in a description: the quoted-string needs no escaping.
+            parts.append(f'error_description="{self.description}"')
         return {"WWW-Authenticate": ", ".join(parts)}
 
 
@@ -142,6 +190,12 @@ class InvalidToken(BearerError):
 
 
 class InsufficientScope(BearerError):
+    """§3.1: the token lacks a scope; ``scope`` (space-delimited) names every scope needed.
+
+    §3 allows only scope-token characters and spaces in the ``scope`` attribute, the set
+    ``sanitize_error_text`` keeps, so a scope a view names with other characters shows with ``?``.
+    """
+
     error = "insufficient_scope"
     status_code = 403
     default_description = "The access token does not carry the scope this request needs."
@@ -149,6 +203,14 @@ class InsufficientScope(BearerError):
     def __init__(self, scope: str | None = None, description: str | None = None) -> None:
         super().__init__(description)
         self.scope = scope  # None when the refusal is not about scope (a view's own permission)
+
+    @property
+    def scope(self) -> str | None:
+        return self._scope
+
+    @scope.setter
+    def scope(self, value: str | None) -> None:
+        self._scope = None if value is None else sanitize_error_text(value)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -161,8 +223,3 @@ class InsufficientScope(BearerError):
         if self.scope is None:
             return super().as_dict()
         return {**super().as_dict(), "scope": self.scope}
-
-
-def _quotable(text: str) -> str:
-    """Fit text into a quoted-string of a challenge: printable ASCII without quotes or backslashes."""
-    return "".join(char for char in text if " " <= char <= "~" and char not in '"\\')

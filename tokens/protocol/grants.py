@@ -75,7 +75,7 @@ def read_token_request(params: Mapping[str, str], policy: TokenPolicy) -> TokenR
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")
     if grant_type != CLIENT_CREDENTIALS or not policy.client_credentials_enabled:
-        raise UnsupportedGrantType(f"The grant type {grant_type[:64]!r} is not supported.")
+        raise UnsupportedGrantType(f"The grant type '{grant_type[:64]}' is not supported.")
     response_format = params.get("format")
     if response_format is not None and response_format not in RESPONSE_FORMATS:
         raise InvalidRequest("The format parameter must be json, urlencoded or xml.")

@@ -15,7 +15,7 @@ def single_valued(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     seen: set[str] = set()
     for name, value in pairs:
         if name in seen:
-            raise InvalidRequest(f"The parameter {name!r} is given more than once.")
+            raise InvalidRequest(f"The parameter '{name}' is given more than once.")
         seen.add(name)
         if value != "":
             values[name] = value
