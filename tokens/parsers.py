@@ -1,26 +1,46 @@
-"""Bounded body parsers that keep repeated parameters visible (RFC 6749 §3.2 forbids them)."""
+"""The OAuth endpoints' parameters: bounded bodies and the query string, repeats kept visible.
+
+RFC 6749 §3.2 forbids repeated parameters, so both readers here return (name, value) pairs, and
+``tokens.protocol.params.collect_params`` refuses a name given twice across all of them.
+"""
 
 import json
 from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.core.handlers.wsgi import get_bytes_from_wsgi
 from rest_framework.parsers import BaseParser
 
 from .negotiation import select_parser
 from .protocol.errors import InvalidRequest, RequestTooLarge
-from .protocol.params import single_valued
+from .protocol.params import QUERY_PARAMETERS
 
 
-def read_params(request, parsers: list[type[BaseParser]]) -> dict[str, str]:
-    """The body's parameters, one value each (RFC 6749 §3.2); no body or no media type is none."""
+def read_query(request) -> list[tuple[str, str]]:
+    """The query string's pairs this server reads: ``format`` only (``QUERY_PARAMETERS``).
+
+    RFC 6749 §3.2 would allow every parameter in the query component, but a client secret or a
+    token in a URL ends up in access logs and proxies: this server reads nothing from a query
+    string but the response format and ignores the rest, like any unknown parameter. Repeats of
+    ``format`` are kept for ``collect_params`` to refuse.
+    """
+    query = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
+    if not query:
+        return []
+    pairs = parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True)
+    return [(name, value) for name, value in pairs if name in QUERY_PARAMETERS]
+
+
+def read_body(request, parsers: list[type[BaseParser]]) -> list[tuple[str, str]]:
+    """The body's (name, value) pairs; no body or no media type is none."""
     content_type = request.META.get("CONTENT_TYPE", "")
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not content_type or declared == "0":
-        return {}
+        return []
     parser = select_parser(parsers, content_type)
     if parser is None:
         raise InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
-    return single_valued(parser().parse(request, content_type, {"request": request}))
+    return parser().parse(request, content_type, {"request": request})
 
 
 def read_bounded(stream, parser_context) -> bytes:

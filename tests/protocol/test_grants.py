@@ -1,4 +1,4 @@
-"""RFC 6749 §4.4 (client credentials grant) and §3.1/§3.2 (parameters), without HTTP."""
+"""RFC 6749 §4.4 (client credentials grant), without HTTP."""
 
 import pytest
 
@@ -11,7 +11,6 @@ from tokens.protocol.grants import (
     grant_client_credentials,
     read_token_request,
 )
-from tokens.protocol.params import single_valued
 
 POLICY = TokenPolicy(default_lifetime=3600, max_lifetime=86400, default_token_format="jwt")
 CLIENT = RegisteredClient(
@@ -27,15 +26,6 @@ CLIENT = RegisteredClient(
 
 def request(**params) -> TokenRequest:
     return read_token_request({"grant_type": "client_credentials", **params}, POLICY)
-
-
-def test_repeated_parameter_is_invalid_request():
-    with pytest.raises(InvalidRequest, match="scope"):
-        single_valued([("scope", "read"), ("scope", "write")])
-
-
-def test_empty_parameter_counts_as_absent():
-    assert single_valued([("scope", ""), ("grant_type", "client_credentials")]) == {"grant_type": "client_credentials"}
 
 
 def test_missing_grant_type_is_invalid_request():
