@@ -1,6 +1,7 @@
 """Factories as fixtures, shared by every test package."""
 
 import base64
+import io
 from urllib.parse import quote_plus, urlencode
 
 import pytest
@@ -65,3 +66,17 @@ def request_token(api_client):
         return api_client.post(path, body, content_type="application/x-www-form-urlencoded", **headers, **extra)
 
     return request
+
+
+def chunked(body: bytes, *, terminated: bool = True) -> dict:
+    """WSGI environ entries of a chunked request (RFC 9112 §7.1) as gunicorn hands it over.
+
+    No ``CONTENT_LENGTH``, the de-chunked bytes in ``wsgi.input`` and ``wsgi.input_terminated``;
+    ``terminated=False`` is a server that does not promise the stream ends with the body. For
+    ``api_client.generic("POST", path, b"", content_type=..., **chunked(body))``: an empty
+    ``data`` keeps the test client from adding a Content-Length (DRF's client still sets the type).
+    """
+    environ = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(body)}
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    return environ

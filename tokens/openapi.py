@@ -53,6 +53,7 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
         401: "Client authentication failed; `WWW-Authenticate: Basic` unless the client authenticated in the body.",
         403: "The client may not use this endpoint.",
         405: "Only POST.",
+        411: "A chunked body on a server that cannot read one (not gunicorn); send a Content-Length.",
         413: "The body is larger than `OAUTH_MAX_REQUEST_BYTES`.",
         429: "Too many failed authentications or tokens; see `Retry-After`.",
         503: "The database is unavailable.",
@@ -83,7 +84,7 @@ TOKEN_SCHEMA = extend_schema(
                 "scope": serializers.CharField(),
             },
         ),
-        **_errors(400, 401, 405, 413, 429, 503),
+        **_errors(400, 401, 405, 411, 413, 429, 503),
     },
 )
 
@@ -116,7 +117,7 @@ INTROSPECT_SCHEMA = extend_schema(
                 "env": serializers.ChoiceField(choices=["production", "sandbox"], required=False),
             },
         ),
-        **_errors(400, 401, 403, 405, 413, 429, 503),
+        **_errors(400, 401, 403, 405, 411, 413, 429, 503),
     },
 )
 
@@ -128,7 +129,7 @@ REVOKE_SCHEMA = extend_schema(
     request=_body("RevocationRequest", _TOKEN_REFERENCE),
     responses={
         200: OpenApiResponse(description="Revoked, or nothing to revoke: an empty body."),
-        **_errors(400, 401, 405, 413, 429, 503),
+        **_errors(400, 401, 405, 411, 413, 429, 503),
     },
 )
 

@@ -1,39 +1,98 @@
-"""Bounded body parsers that keep repeated parameters visible (RFC 6749 §3.2 forbids them)."""
+"""The OAuth endpoints' parameters: bounded bodies and the query string, repeats kept visible.
+
+RFC 6749 §3.2 forbids repeated parameters, so both readers here return (name, value) pairs, and
+``tokens.protocol.params.collect_params`` refuses a name given twice across all of them.
+"""
 
 import json
 from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.core.handlers.wsgi import get_bytes_from_wsgi
 from rest_framework.parsers import BaseParser
 
 from .negotiation import select_parser
-from .protocol.errors import InvalidRequest, RequestTooLarge
-from .protocol.params import single_valued
+from .protocol.errors import InvalidRequest, LengthRequired, RequestTooLarge
+from .protocol.params import QUERY_PARAMETERS
 
 
-def read_params(request, parsers: list[type[BaseParser]]) -> dict[str, str]:
-    """The body's parameters, one value each (RFC 6749 §3.2); no body or no media type is none."""
+def read_query(request) -> list[tuple[str, str]]:
+    """The query string's pairs this server reads: ``format`` only (``QUERY_PARAMETERS``).
+
+    RFC 6749 §3.2 would allow every parameter in the query component, but a client secret or a
+    token in a URL ends up in access logs and proxies: this server reads nothing from a query
+    string but the response format and ignores the rest, like any unknown parameter. Repeats of
+    ``format`` are kept for ``collect_params`` to refuse.
+    """
+    query = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
+    if not query:
+        return []
+    pairs = parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True)
+    return [(name, value) for name, value in pairs if name in QUERY_PARAMETERS]
+
+
+def read_body(request, parsers: list[type[BaseParser]]) -> list[tuple[str, str]]:
+    """The body's (name, value) pairs; no body or no media type is none.
+
+    The body comes with a Content-Length or chunked (RFC 9112 §7.1), and is read alike either way.
+    """
     content_type = request.META.get("CONTENT_TYPE", "")
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not content_type or declared == "0":
-        return {}
+    if not content_type:
+        return []
+    stream = _body_stream(request)
+    if stream is None:
+        return []
     parser = select_parser(parsers, content_type)
     if parser is None:
         raise InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
-    return single_valued(parser().parse(request, content_type, {"request": request}))
+    return parser().parse(stream, content_type, {"request": request})
+
+
+def _body_stream(request):
+    """Where the body is read from; None when the request has none.
+
+    Django's own request stream stops at CONTENT_LENGTH, taken as 0 when absent (WSGIRequest in
+    Django 5.2), so a chunked body, which has no length, would read as empty. A WSGI server that
+    de-chunks says so with ``wsgi.input_terminated`` (gunicorn, mod_wsgi): its ``wsgi.input`` then
+    ends where the body does and may be read to its end, which ``read_bounded`` caps. Elsewhere
+    (``runserver``) that stream could block or hold the chunk framing: 411 rather than guess.
+    """
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        if not request.META.get("wsgi.input_terminated"):
+            raise LengthRequired()
+        return request.META["wsgi.input"]
+    if (request.META.get("CONTENT_LENGTH") or "0") == "0":
+        return None
+    return request
 
 
 def read_bounded(stream, parser_context) -> bytes:
-    """Read the body, refusing with 413 anything over ``OAUTH_MAX_REQUEST_BYTES``."""
+    """Read the body, refusing with 413 anything over ``OAUTH_MAX_REQUEST_BYTES``.
+
+    A declared Content-Length over the bound is refused unread; a chunked body as soon as more
+    than the bound has arrived.
+    """
     limit = settings.OAUTH_MAX_REQUEST_BYTES
     request = parser_context["request"]
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge()
-    body = stream.read(limit + 1) if stream is not None else b""
+    body = _read_up_to(stream, limit + 1) if stream is not None else b""
     if len(body) > limit:
         raise RequestTooLarge()
     return body
+
+
+def _read_up_to(stream, size: int) -> bytes:
+    # PEP 3333 lets wsgi.input return fewer bytes than asked before its end, so read until then.
+    parts: list[bytes] = []
+    while size > 0:
+        part = stream.read(size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 class FormParser(BaseParser):

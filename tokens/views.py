@@ -9,7 +9,8 @@ from rest_framework.views import APIView
 from . import services
 from .exceptions import as_oauth_error
 from .negotiation import select_renderer
-from .parsers import FormParser, JSONParser, read_params
+from .parsers import FormParser, JSONParser, read_body, read_query
+from .protocol.params import collect_params, sole_value
 from .protocol.errors import MethodNotAllowed
 from .renderers import OAUTH_RENDERERS
 
@@ -21,6 +22,11 @@ class OAuthEndpoint(APIView):
     permission or throttle classes, and DRF's request wrapper, content negotiation and template
     response cost more than the token request they served. The same parsers, renderers and
     error translation are called directly; ``post`` reads ``self.params`` and returns the data.
+
+    Parameters come from the body (form or JSON, with a Content-Length or chunked) and, for
+    ``format`` alone, from the query string; anything else in a URL, credentials and tokens
+    included, is ignored (``tokens.parsers.read_query``). A name given twice anywhere is
+    invalid_request (RFC 6749 §3.2), in the format asked for once, else by ``Accept``, else JSON.
     """
 
     parser_classes = [FormParser, JSONParser]
@@ -31,18 +37,19 @@ class OAuthEndpoint(APIView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.args, self.kwargs, self.request = args, kwargs, request
-        query_format = request.GET.get("format")
         accept = request.META.get("HTTP_ACCEPT", "")
-        renderer = select_renderer(self.renderer_classes, query_format, accept)
+        # Accept, else JSON, until a format given once is found; a repeated format never counts.
+        renderer = select_renderer(self.renderer_classes, None, accept)
         headers: dict[str, str] = {}
         try:
+            query = read_query(request)
+            # Errors met before the body is read still come in the format the query string asks for.
+            renderer = select_renderer(self.renderer_classes, sole_value(query, "format"), accept)
             if request.method != "POST":
                 raise MethodNotAllowed(method=request.method, allowed="POST")
-            self.params = read_params(request, self.parser_classes)
-            if "format" in self.params:
-                renderer = select_renderer(self.renderer_classes, query_format or self.params["format"], accept)
-            elif query_format:
-                self.params["format"] = query_format
+            pairs = [*query, *read_body(request, self.parser_classes)]
+            renderer = select_renderer(self.renderer_classes, sole_value(pairs, "format"), accept)
+            self.params = collect_params(pairs)
             data, status = self.post(request), 200
         except Exception as exc:
             error = as_oauth_error(exc, ["POST"])

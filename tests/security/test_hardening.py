@@ -104,18 +104,32 @@ def test_a_declared_length_over_the_bound_is_refused_unread(api_client, settings
     assert response.status_code == 413
 
 
-def test_a_body_without_content_length_is_never_read(api_client, db):
-    # Chunked uploads carry no Content-Length; Django then reads nothing, so no size is unbounded.
+class EndlessBody:
+    """A chunked body that never ends, counting what the server takes from it."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def read(self, size: int = -1) -> bytes:
+        assert size > 0, "an unbounded read of an endless body"
+        self.taken += size
+        return b"x" * size
+
+    def readline(self, size: int = -1) -> bytes:  # Django's LimitedStream wants one; never called
+        raise AssertionError("a line read of an endless body")
+
+
+def test_an_endless_chunked_body_is_read_no_further_than_the_bound(api_client, settings, db):
+    # A chunked body has no Content-Length to judge it by: reading stops one byte past the bound.
+    settings.OAUTH_MAX_REQUEST_BYTES = 1024
+    body = EndlessBody()
     response = api_client.generic(
-        "POST",
-        "/oauth/token",
-        "grant_type=client_credentials&" + "x=1&" * 100_000,
-        content_type="application/x-www-form-urlencoded",
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
+        "POST", "/oauth/token", b"", content_type="application/x-www-form-urlencoded",
+        HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": body, "wsgi.input_terminated": True},
     )
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_request"
+    assert response.status_code == 413
+    assert response.json() == {"error": "invalid_request", "error_description": "The request body is too large."}
+    assert body.taken == 1025
 
 
 def test_forms_elsewhere_are_bounded_by_django(client, settings):

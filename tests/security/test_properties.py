@@ -1,14 +1,14 @@
 """Property-based attacks on the OAuth endpoints (RFC 6749 §5.2, RFC 7662 §2.3, RFC 7009 §2.2).
 
-Hypothesis throws arbitrary bodies, content types, encodings, repeated parameters, Accept and
-Authorization values, methods, and quotes, backslashes, non-ASCII letters, control characters and
-line separators in every field the server may echo. Whatever arrives: never a 5xx, always a body
-in the negotiated format with an RFC error code whose description (and any challenge) stays in
-the characters §5.2 allows, and nothing written to the database unless a token was issued (the
-audit trail of failed authentications aside, which is the point of it). The resource side
-(/api/hello, RFC 6750 §3) keeps its descriptions and challenges in those characters too. Accept
-headers with q-values get the format that RFC 9110 §12.5.1, written out plainly below, says they
-should.
+Hypothesis throws arbitrary bodies (with a Content-Length, a lying one, or chunked), content
+types, encodings, repeated parameters in the body and the query string, Accept and Authorization
+values, methods, and quotes, backslashes, non-ASCII letters, control characters and line
+separators in every field the server may echo. Whatever arrives: never a 5xx, always a body in the
+negotiated format with an RFC error code whose description (and any challenge) stays in the
+characters §5.2 allows, and nothing written to the database unless a token was issued (the audit
+trail of failed authentications aside, which is the point of it). The resource side (/api/hello,
+RFC 6750 §3) keeps its descriptions and challenges in those characters too. Accept headers with
+q-values get the format that RFC 9110 §12.5.1, written out plainly below, says they should.
 """
 
 import base64
@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from audit.models import AuditAction, AuditEvent
 from clients.models import Application, KeyPair
-from tests.conftest import basic_auth
+from tests.conftest import basic_auth, chunked
 from tokens.models import AccessToken, SigningKey
 from tokens.openapi import ERROR_CODES  # the codes the schema documents
 
@@ -183,6 +183,14 @@ def authorizations(draw, credentials):
     )
 
 
+@st.composite
+def query_strings(draw, credentials, token):
+    """A query string: ``format`` (often repeated), and credentials or tokens that must be ignored."""
+    name = st.sampled_from(["format", "format", "client_id", "client_secret", "token", "grant_type", "scope"])
+    value = st.sampled_from(["", "json", "xml", "urlencoded", "yaml", *credentials, token, "client_credentials"])
+    return urlencode(draw(st.lists(st.tuples(name, value), min_size=1, max_size=4)))
+
+
 def read_body(response) -> dict[str, str]:
     """Parse the answer by its Content-Type, which must be one of the three formats."""
     if response.status_code == 200 and response.request["PATH_INFO"] == "/oauth/revoke":
@@ -229,30 +237,31 @@ def test_no_request_breaks_an_oauth_endpoint(path, make_keys, api_client):
         authorization=authorizations(credentials),
         accept=st.sampled_from(["", "*/*", "application/xml", "application/x-www-form-urlencoded", "text/html"])
         | st.text(max_size=30),
-        query_format=st.sampled_from(["", "json", "xml", "urlencoded", "yaml"]),
-        method=methods,
-        content_length=st.sampled_from([None, None, "0", "-1", "abc", "+5", "99999999", "short", "long"]),
+        query=st.sampled_from(["", "format=xml", "format=yaml"]) | query_strings(credentials, token),
+        method=st.just("POST") | st.just("POST") | methods,  # mostly POST, so that tokens get issued too
+        content_length=st.sampled_from([None, None, "0", "-1", "abc", "+5", "99999999", "short", "long", "chunked"]),
         forwarded_for=st.none() | st.text(max_size=40).filter(lambda text: "\n" not in text and "\r" not in text),
     )
     @hypothesis_settings(
         max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
     )
-    def holds(body, authorization, accept, query_format, method, content_length, forwarded_for):
+    def holds(body, authorization, accept, query, method, content_length, forwarded_for):
         cache.clear()  # each example starts with no lockout counts
         content_type, payload = body
         headers = {"HTTP_ACCEPT": accept}
-        if content_length is not None:  # a Content-Length that lies, or is not a number
+        if content_length == "chunked":  # no Content-Length: the body as gunicorn de-chunks it
+            headers.update(chunked(payload))
+            payload = b""
+        elif content_length is not None:  # a Content-Length that lies, or is not a number
             lengths = {"short": str(max(0, len(payload) - 3)), "long": str(len(payload) + 5)}
             headers["CONTENT_LENGTH"] = lengths.get(content_length, content_length)
-            if content_length == "long":
-                # The body ends early, as when the client closes the connection; the test client's
-                # own input would raise instead of reading short.
+            if content_length == "long":  # the connection ends first: a short read, which FakePayload forbids
                 headers["wsgi.input"] = io.BytesIO(payload)
         if forwarded_for is not None:
             headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
         if authorization is not None:
             headers["HTTP_AUTHORIZATION"] = authorization
-        url = f"{path}?format={query_format}" if query_format else path
+        url = f"{path}?{query}" if query else path
         before = database_state()
         response = api_client.generic(method, url, payload, content_type=content_type, **headers)
         after = database_state()
@@ -347,3 +356,109 @@ def test_no_request_gets_a_resource_answer_outside_the_allowed_characters(make_k
             assert CHALLENGE.fullmatch(response["WWW-Authenticate"]), response["WWW-Authenticate"]
 
     holds()
+
+
+# RFC 6749 §3.2 across the query string and the body: a name read twice is refused, whatever else.
+
+ANSWER_TYPES = {"json": "application/json", "xml": "application/xml", "urlencoded": "application/x-www-form-urlencoded"}
+RESOURCES = ["https://api.example.com", "https://files.example.com"]
+
+
+@st.composite
+def repeatable_requests(draw, path, token):
+    """Body and query pairs of a valid request, names drawn from a pool so that some repeat."""
+    formats = st.sampled_from(list(ANSWER_TYPES))
+    if path == "/oauth/token":
+        pool = [st.just(("grant_type", "client_credentials")), st.just(("scope", "read")), st.just(("validity_period", "60"))]
+        body = [("grant_type", "client_credentials")]
+    else:
+        pool = [st.just(("token", token)), st.just(("token_type_hint", "access_token"))]
+        body = [("token", token)]
+    pool += [st.tuples(st.just("format"), formats), st.tuples(st.just("resource"), st.sampled_from(RESOURCES)), st.just(("x", "1"))]
+    body += draw(st.lists(st.one_of(pool), max_size=4))
+    body = draw(st.permutations(body))
+    # In a query string only format is read: the rest, repeated or not, must change nothing.
+    ignored = st.sampled_from(["client_secret", "token", "grant_type", "scope", "resource"])
+    query = draw(st.lists(st.tuples(st.just("format"), formats) | st.tuples(ignored, st.sampled_from(["a", "b", ""])), max_size=3))
+    return body, query
+
+
+def encode_body(pairs: list[tuple[str, str]], kind: str) -> tuple[str, bytes]:
+    if kind == "json":  # an object with repeated keys, as a careless client may write it
+        return "application/json", ("{" + ",".join(f"{json.dumps(n)}:{json.dumps(v)}" for n, v in pairs) + "}").encode()
+    return "application/x-www-form-urlencoded", urlencode(pairs).encode()
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_parameter_given_twice_is_refused_with_nothing_issued(path, make_keys, api_client):
+    keys = make_keys(is_resource_server=True)
+    authorization = basic_auth(keys.client_id, keys.client_secret)
+
+    def new_token() -> str:
+        answer = api_client.post(
+            "/oauth/token", "grant_type=client_credentials", content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=authorization,
+        )
+        assert answer.status_code == 200
+        return answer.json()["access_token"]
+
+    tokens = {"current": new_token()}
+    outcomes = set()
+
+    @given(
+        request=st.data(),
+        kind=st.sampled_from(["form", "json"]),
+        framing=st.sampled_from(["length", "chunked"]),
+        accept=st.sampled_from(["", "application/xml", "application/x-www-form-urlencoded"]),
+    )
+    @hypothesis_settings(
+        max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
+    def holds(request, kind, framing, accept):
+        if path == "/oauth/revoke" and "revoked" in outcomes:
+            tokens["current"] = new_token()  # the last example revoked it
+            outcomes.discard("revoked")
+        token = tokens["current"]
+        body, query = request.draw(repeatable_requests(path, token))
+        read = [*[pair for pair in query if pair[0] == "format"], *body]
+        names = [name for name, _ in read if name != "resource"]
+        repeated = {name for name in names if names.count(name) > 1}
+        formats = [value for name, value in read if name == "format"]
+        answer_format = formats[0] if len(formats) == 1 else {"": "json", "application/xml": "xml"}.get(accept, "urlencoded")
+
+        content_type, payload = encode_body(body, kind)
+        framed = {**chunked(payload)} if framing == "chunked" else {}
+        url = f"{path}?{urlencode(query)}" if query else path
+        revoked_rows = AccessToken.objects.filter(revoked_at__isnull=False)
+        tokens_before, revoked_before = AccessToken.objects.count(), revoked_rows.count()
+        response = api_client.generic(
+            "POST", url, b"" if framed else payload, content_type=content_type,
+            HTTP_AUTHORIZATION=authorization, HTTP_ACCEPT=accept, **framed,
+        )
+
+        assert response["Content-Type"].split(";")[0] == ANSWER_TYPES[answer_format] or (
+            path == "/oauth/revoke" and response.status_code == 200
+        )
+        answer = read_body(response)
+        revoked = revoked_rows.count() > revoked_before
+        if repeated:
+            assert response.status_code == 400, answer
+            assert answer["error"] == "invalid_request"
+            assert "more than once" in answer["error_description"]
+            assert any(name in answer["error_description"] for name in repeated)
+            assert AccessToken.objects.count() == tokens_before and not revoked
+            outcomes.add("refused")
+            return
+        assert response.status_code == 200, answer
+        if path == "/oauth/token":
+            assert answer["token_type"] == "Bearer"
+            assert AccessToken.objects.count() == tokens_before + 1
+        elif path == "/oauth/introspect":
+            assert answer["active"] in (True, "true")
+        else:
+            assert revoked
+            outcomes.add("revoked")
+        outcomes.add("accepted")
+
+    holds()
+    assert {"refused", "accepted"} <= outcomes, outcomes

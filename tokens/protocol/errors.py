@@ -130,6 +130,17 @@ class RequestTooLarge(OAuthError):
     default_description = "The request body is too large."
 
 
+class LengthRequired(OAuthError):
+    """A chunked body (RFC 9112 §7.1) that the WSGI server does not hand over whole: 411.
+
+    RFC 9110 §15.5.12. Under gunicorn, which de-chunks, it never happens; a server that does not
+    (``manage.py runserver``) would otherwise make the body look empty.
+    """
+
+    status_code = 411
+    default_description = "This server cannot read a chunked body; send it with a Content-Length."
+
+
 class TemporarilyUnavailable(OAuthError):
     error = "temporarily_unavailable"
     status_code = 503
