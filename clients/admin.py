@@ -95,16 +95,17 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve pending scopes of selected applications", permissions=["change"])
     def approve_scopes(self, request, queryset) -> None:
-        decided = {app.name: approve_pending_scopes(application=app) for app in queryset}
+        decided = [(app, approve_pending_scopes(application=app)) for app in queryset]
         self._report_scopes(request, decided, "Approved")
 
     @admin.action(description="Deny pending scopes of selected applications", permissions=["change"])
     def deny_scopes(self, request, queryset) -> None:
-        decided = {app.name: deny_pending_scopes(application=app) for app in queryset}
+        decided = [(app, deny_pending_scopes(application=app)) for app in queryset]
         self._report_scopes(request, decided, "Denied")
 
-    def _report_scopes(self, request, decided: dict, verb: str) -> None:
-        done = [f"{name}: {' '.join(sorted(scopes))}" for name, scopes in decided.items() if scopes]
+    def _report_scopes(self, request, decided: list, verb: str) -> None:
+        """Each application's decision is its own transaction, with its audit row."""
+        done = [f"{app.name}: {' '.join(sorted(scopes))}" for app, scopes in decided if scopes]
         if done:
             self.message_user(request, f"{verb} " + "; ".join(done) + ".", messages.SUCCESS)
         else:

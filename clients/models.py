@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from tokens.protocol.errors import InvalidScope
-from tokens.protocol.scopes import is_scope_token, parse_scope
+from tokens.protocol.scopes import format_scope, is_scope_token, parse_scope
 
 
 def validate_scope_name(value: str) -> None:
@@ -102,8 +102,7 @@ class Application(models.Model):
 
     def clean(self) -> None:
         """Every scope must be in the registry; defaults must be allowed or pending approval."""
-        errors = {}
-        sets = {}
+        errors, sets = {}, {}
         for field in ("scopes", "pending_scopes", "default_scopes"):
             try:
                 sets[field] = parse_scope(getattr(self, field))
@@ -119,6 +118,8 @@ class Application(models.Model):
             errors["default_scopes"] = "Default scopes must be among the allowed scopes."
         if errors:
             raise ValidationError(errors)
+        # An operator who grants a pending scope by typing it into the allowed ones has decided on it.
+        self.pending_scopes = format_scope(sets["pending_scopes"] - sets["scopes"])
 
 
 def unknown_scopes(names: frozenset[str]) -> frozenset[str]:

@@ -54,3 +54,14 @@ def test_the_application_list_shows_pending_requests(admin_client, make_applicat
     page = admin_client.get(APPLICATIONS, {"pending": "yes"})
     assert [str(app) for app in page.context["cl"].result_list] == ["waiting"]
     assert '<td class="field-pending_scopes">payments:admin</td>' in page.content.decode()
+
+
+def test_granting_a_pending_scope_in_the_form_settles_the_request(admin_client, make_application):
+    Scope.objects.create(name="payments:admin")
+    application = make_application("billing", scopes="read", default_scopes="read")
+    Application.objects.filter(pk=application.pk).update(pending_scopes="payments:admin")
+    url = f"{APPLICATIONS}{application.pk}/change/"
+    form = application_form(name="billing", scopes="read payments:admin", pending_scopes="payments:admin")
+    assert admin_client.post(url, form).status_code == 302
+    application.refresh_from_db()
+    assert (application.scopes, application.pending_scopes) == ("read payments:admin", "")
