@@ -18,6 +18,8 @@ class AuditAction(models.TextChoices):
     APPLICATION_CREATED = "application_created", "Application created"
     APPLICATION_CHANGED = "application_changed", "Application changed"
     APPLICATION_DISABLED = "application_disabled", "Application disabled"
+    SCOPES_APPROVED = "scopes_approved", "Scopes approved"
+    SCOPES_DENIED = "scopes_denied", "Scopes denied"
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
 
 

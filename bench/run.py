@@ -186,7 +186,7 @@ def _scratch_database(database_url: str):
 
 def _create_client(env: dict[str, str], name: str, *options: str) -> dict:
     output = subprocess.run(
-        [*MANAGE, "createclient", name, "--scopes", "read", *options],
+        [*MANAGE, "createclient", name, "--scopes", "read", "--create-scopes", *options],
         env=env, check=True, cwd=ROOT, capture_output=True, text=True,
     ).stdout
     # The command's own line is the last: audit events may be logged to stdout before it.

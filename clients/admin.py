@@ -8,13 +8,29 @@ from audit.services import record_application_change, record_event
 from tokens.services import revoke_tokens
 
 from .models import Application, KeyPair, Scope
+from .scope_grants import approve_pending_scopes, deny_pending_scopes
 from .services import set_application_active
 
 
 @admin.register(Scope)
 class ScopeAdmin(admin.ModelAdmin):
-    list_display = ("name", "description")
+    list_display = ("name", "visibility", "description")
+    list_filter = ("visibility",)
     search_fields = ("name", "description")
+    radio_fields = {"visibility": admin.VERTICAL}
+
+
+class PendingScopesFilter(admin.SimpleListFilter):
+    """Applications whose developer asked for restricted scopes an operator has not decided on."""
+
+    title = "scope requests"
+    parameter_name = "pending"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Pending approval")]
+
+    def queryset(self, request, queryset):
+        return queryset.exclude(pending_scopes="") if self.value() == "yes" else queryset
 
 
 class KeyPairInline(admin.TabularInline):
@@ -33,17 +49,18 @@ class KeyPairInline(admin.TabularInline):
 
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "is_active", "token_format", "environments", "is_resource_server", "created_at")
-    list_filter = ("is_active", "token_format", "key_pairs__environment", "is_resource_server")
+    list_display = ("name", "owner", "is_active", "token_format", "environments", "is_resource_server", "pending_scopes",
+                    "created_at")
+    list_filter = (PendingScopesFilter, "is_active", "token_format", "key_pairs__environment", "is_resource_server")
     search_fields = ("name", "key_pairs__client_id", "owner__username", "owner__email")
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [KeyPairInline]
-    actions = ["disable", "enable", "revoke_all_tokens"]
+    actions = ["disable", "enable", "revoke_all_tokens", "approve_scopes", "deny_scopes"]
     fieldsets = (
         (None, {"fields": ("name", "description", "owner", "is_active")}),
-        ("Tokens", {"fields": ("scopes", "default_scopes", "client_credentials_enabled", "token_format",
+        ("Tokens", {"fields": ("scopes", "pending_scopes", "default_scopes", "client_credentials_enabled", "token_format",
                                "token_lifetime", "is_resource_server")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
@@ -75,6 +92,24 @@ class ApplicationAdmin(admin.ModelAdmin):
         with transaction.atomic():
             revoked = sum(revoke_tokens(application=application) for application in queryset)
         self.message_user(request, f"Revoked {revoked} live token(s) of {len(queryset)} application(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve pending scopes of selected applications", permissions=["change"])
+    def approve_scopes(self, request, queryset) -> None:
+        decided = [(app, approve_pending_scopes(application=app)) for app in queryset]
+        self._report_scopes(request, decided, "Approved")
+
+    @admin.action(description="Deny pending scopes of selected applications", permissions=["change"])
+    def deny_scopes(self, request, queryset) -> None:
+        decided = [(app, deny_pending_scopes(application=app)) for app in queryset]
+        self._report_scopes(request, decided, "Denied")
+
+    def _report_scopes(self, request, decided: list, verb: str) -> None:
+        """Each application's decision is its own transaction, with its audit row."""
+        done = [f"{app.name}: {' '.join(sorted(scopes))}" for app, scopes in decided if scopes]
+        if done:
+            self.message_user(request, f"{verb} " + "; ".join(done) + ".", messages.SUCCESS)
+        else:
+            self.message_user(request, "No pending scopes among the selected applications.", messages.WARNING)
 
     def _set_active(self, request, queryset, is_active: bool) -> None:
         with transaction.atomic():

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from tokens.protocol.errors import InvalidScope
-from tokens.protocol.scopes import is_scope_token, parse_scope
+from tokens.protocol.scopes import format_scope, is_scope_token, parse_scope
 
 
 def validate_scope_name(value: str) -> None:
@@ -13,11 +13,24 @@ def validate_scope_name(value: str) -> None:
         raise ValidationError("A scope name is printable ASCII without spaces, quotes or backslashes.")
 
 
+class ScopeVisibility(models.TextChoices):
+    PUBLIC = "public", "Public: developers take it themselves in the portal"
+    RESTRICTED = "restricted", "Restricted: an operator grants it"
+
+
 class Scope(models.Model):
-    """A scope name applications may choose from, with what it grants."""
+    """A scope name applications may choose from, with what it grants and who may grant it.
+
+    Restricted is the default: a scope becomes self-service only by its owner's decision.
+    """
 
     name = models.CharField(max_length=100, unique=True, validators=[validate_scope_name])
     description = models.CharField(max_length=255, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=ScopeVisibility.choices, default=ScopeVisibility.RESTRICTED,
+        help_text="Public scopes are granted to any developer who asks in the portal; a portal request "
+        "for a restricted one waits for an operator's approval.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -44,8 +57,18 @@ class Application(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="applications"
     )
-    scopes = models.CharField("allowed scopes", max_length=1000, blank=True)
-    default_scopes = models.CharField(max_length=1000, blank=True)
+    scopes = models.CharField(
+        "allowed scopes", max_length=1000, blank=True, help_text="Space-separated names from the scope registry."
+    )
+    # Asked for in the portal, restricted, not yet granted: tokens never carry them.
+    pending_scopes = models.CharField(
+        "scopes pending approval", max_length=1000, blank=True,
+        help_text="Requested by the developer; approve or deny them with the actions of the application list.",
+    )
+    default_scopes = models.CharField(
+        max_length=1000, blank=True,
+        help_text="Granted when a token request names no scope; among the allowed (or pending) scopes.",
+    )
     client_credentials_enabled = models.BooleanField("client credentials grant", default=True)
     token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True, default="")
     token_lifetime = models.PositiveIntegerField(
@@ -69,16 +92,41 @@ class Application(models.Model):
         return parse_scope(self.scopes)
 
     @property
+    def pending_scope_set(self) -> frozenset[str]:
+        return parse_scope(self.pending_scopes)
+
+    @property
     def default_scope_set(self) -> frozenset[str]:
+        """The defaults as chosen; a token gets only those also allowed (pending ones wait)."""
         return parse_scope(self.default_scopes)
 
     def clean(self) -> None:
-        try:
-            allowed, default = self.allowed_scope_set, self.default_scope_set
-        except InvalidScope:
-            raise ValidationError({"scopes": "Scopes are space-separated scope names."}) from None
-        if not default <= allowed:
-            raise ValidationError({"default_scopes": "Default scopes must be among the allowed scopes."})
+        """Every scope must be in the registry; defaults must be allowed or pending approval."""
+        errors, sets = {}, {}
+        for field in ("scopes", "pending_scopes", "default_scopes"):
+            try:
+                sets[field] = parse_scope(getattr(self, field))
+            except InvalidScope:
+                errors[field] = "Scopes are space-separated scope names."
+        if errors:
+            raise ValidationError(errors)
+        for field in ("scopes", "pending_scopes"):
+            unknown = unknown_scopes(sets[field])
+            if unknown:
+                errors[field] = f"Not in the scope registry: {' '.join(sorted(unknown))}. Add it under Scopes first."
+        if not sets["default_scopes"] <= sets["scopes"] | sets["pending_scopes"]:
+            errors["default_scopes"] = "Default scopes must be among the allowed scopes."
+        if errors:
+            raise ValidationError(errors)
+        # An operator who grants a pending scope by typing it into the allowed ones has decided on it.
+        self.pending_scopes = format_scope(sets["pending_scopes"] - sets["scopes"])
+
+
+def unknown_scopes(names: frozenset[str]) -> frozenset[str]:
+    """The names that are not in the scope registry (one query, none for no names)."""
+    if not names:
+        return frozenset()
+    return names - set(Scope.objects.filter(name__in=names).values_list("name", flat=True))
 
 
 class Environment(models.TextChoices):

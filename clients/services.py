@@ -18,8 +18,9 @@ from tokens.protocol.grants import RegisteredClient
 from tokens.protocol.scopes import format_scope, parse_scope
 from tokens.throttling import check_client_lockout, record_client_failure
 
-from .models import Application, Environment, KeyPair, Scope
+from .models import Application, Environment, KeyPair
 from .prepared import PreparedQuery
+from .scope_grants import register_scopes, split_scope_request
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
 
 
@@ -77,15 +78,27 @@ def create_application(
     owner: AbstractBaseUser | None = None,
     description: str = "",
     client_credentials_enabled: bool = True,
+    self_service: bool = False,
+    create_missing_scopes: bool = False,
 ) -> Application:
-    """Register an application; its scopes join the scope registry if they are new there."""
-    allowed = parse_scope(scopes)
-    default = allowed if default_scopes is None else parse_scope(default_scopes)
+    """Register an application with its scopes; raise ValidationError for bad fields.
+
+    An operator (``self_service=False``: admin, commands) grants ``scopes`` outright. A developer
+    (``self_service=True``: the portal) asks for them: public ones are granted, restricted ones
+    wait as pending. Scopes the registry lacks are refused, unless ``create_missing_scopes``
+    adds them to it, restricted (never for self-service).
+    """
+    requested = parse_scope(scopes)
+    default = requested if default_scopes is None else parse_scope(default_scopes)
+    if create_missing_scopes and not self_service:
+        register_scopes(requested)
+    allowed, pending = split_scope_request(requested) if self_service else (requested, frozenset())
     application = Application(
         name=name,
         description=description,
         owner=owner,
         scopes=format_scope(allowed),
+        pending_scopes=format_scope(pending),
         default_scopes=format_scope(default),
         token_format=token_format,
         token_lifetime=token_lifetime,
@@ -94,9 +107,8 @@ def create_application(
     )
     application.full_clean()
     application.save()
-    for scope in allowed:
-        Scope.objects.get_or_create(name=scope)
-    record_event(AuditAction.APPLICATION_CREATED, application=application, details={"name": name})
+    details = {"name": name, **({"pending_scopes": application.pending_scopes} if pending else {})}
+    record_event(AuditAction.APPLICATION_CREATED, application=application, details=details)
     return application
 
 
@@ -114,13 +126,20 @@ EDITABLE_FIELDS = (
 
 @transaction.atomic
 def update_application(*, application: Application, **changes: Any) -> Application:
-    """Change an application's editable fields; record which ones changed."""
+    """Change an application's editable fields as its developer; record which ones changed.
+
+    ``scopes`` is what the developer asks for now (see ``split_scope_request``): scopes already
+    granted and public ones are allowed, restricted new ones become pending approval.
+    """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
     for field in ("scopes", "default_scopes"):
         if field in changes:
             changes[field] = format_scope(parse_scope(changes[field]))
+    if "scopes" in changes:
+        allowed, pending = split_scope_request(parse_scope(changes["scopes"]), granted=application.allowed_scope_set)
+        changes.update(scopes=format_scope(allowed), pending_scopes=format_scope(pending))
     changed = [field for field, value in changes.items() if getattr(application, field) != value]
     for field in changed:
         setattr(application, field, changes[field])

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxValueValidator
 
-from clients.models import Application, Scope, TokenFormat
+from clients.models import Application, Scope, ScopeVisibility, TokenFormat
 from tokens.protocol.scopes import format_scope, parse_scope
 
 
@@ -16,7 +16,8 @@ class ApplicationForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     scopes = forms.MultipleChoiceField(
         label="Allowed scopes", required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="What the application may ask for.",
+        help_text="What the application may ask for. Scopes marked as needing approval are pending "
+        "until an operator grants them; tokens carry them only then.",
     )
     default_scopes = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple,
@@ -37,11 +38,12 @@ class ApplicationForm(forms.Form):
         if application is not None:
             kwargs.setdefault("initial", initial_values(application))
         super().__init__(*args, **kwargs)
-        names = list(Scope.objects.values_list("name", "description"))
+        names = list(Scope.objects.values_list("name", "description", "visibility"))
         if application is not None:  # keep scopes the application has even if the registry lost them
-            known = {name for name, _ in names}
-            names += [(name, "") for name in sorted(application.allowed_scope_set - known)]
-        choices = [(name, f"{name} · {description}" if description else name) for name, description in names]
+            known = {name for name, _, _ in names}
+            held = application.allowed_scope_set | application.pending_scope_set
+            names += [(name, "", ScopeVisibility.RESTRICTED) for name in sorted(held - known)]
+        choices = [(name, _scope_label(name, description, visibility)) for name, description, visibility in names]
         self.fields["scopes"].choices = self.fields["default_scopes"].choices = choices
         longest = settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME  # read per request: tests change it
         self.fields["token_lifetime"].validators.append(MaxValueValidator(longest))
@@ -79,11 +81,16 @@ class ApplicationForm(forms.Form):
         }
 
 
+def _scope_label(name: str, description: str, visibility: str) -> str:
+    label = f"{name} · {description}" if description else name
+    return label if visibility == ScopeVisibility.PUBLIC else f"{label} (needs an operator's approval)"
+
+
 def initial_values(application: Application) -> dict:
     return {
         "name": application.name,
         "description": application.description,
-        "scopes": sorted(parse_scope(application.scopes)),
+        "scopes": sorted(application.allowed_scope_set | application.pending_scope_set),
         "default_scopes": sorted(parse_scope(application.default_scopes)),
         "client_credentials_enabled": application.client_credentials_enabled,
         "token_format": application.token_format,

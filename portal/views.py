@@ -69,11 +69,12 @@ def application_create(request: HttpRequest) -> HttpResponse:
     form = ApplicationForm(request.POST if request.method == "POST" else None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            application = create_application(owner=request.user, **form.service_arguments())
+            application = create_application(owner=request.user, self_service=True, **form.service_arguments())
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, f"{application.name} is registered. Generate its keys below.")
+            _tell_pending(request, application)
             return redirect("portal:application-detail", pk=application.pk)
     return render(request, "portal/application_form.html", {"form": form})
 
@@ -89,6 +90,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, "Changes saved.")
+            _tell_pending(request, application)
             return redirect("portal:application-detail", pk=application.pk)
     return render(request, "portal/application_form.html", {"form": form, "application": application})
 
@@ -159,6 +161,12 @@ def tokens_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     revoked = revoke_tokens(application=application)
     messages.success(request, f"Revoked {_tokens(revoked)}.")
     return redirect("portal:application-detail", pk=application.pk)
+
+
+def _tell_pending(request: HttpRequest, application: Application) -> None:
+    if application.pending_scopes:
+        messages.info(request, f"Pending an operator's approval: {application.pending_scopes}. "
+                               "Tokens carry these scopes once they are approved.")
 
 
 def _owned(request: HttpRequest, pk: int) -> Application:

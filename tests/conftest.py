@@ -32,7 +32,10 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def make_application(db):
+    """Register an application as an operator would, adding its scopes to the registry (restricted)."""
+
     def make(name: str = "billing", *, scopes: str = "read write", default_scopes: str | None = "read", **fields):
+        fields.setdefault("create_missing_scopes", not fields.get("self_service"))
         return create_application(name=name, scopes=scopes, default_scopes=default_scopes, **fields)
 
     return make

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from clients.models import Application, KeyPair, Scope
+from clients.models import Application, KeyPair, Scope, ScopeVisibility
 from clients.secrets import hash_client_secret
 from clients.services import IssuedKeys
 from tokens.models import KeyRole, SigningKey
@@ -23,7 +23,12 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_createclient_prints_one_json_line_with_working_keys(db, request_token):
+@pytest.fixture
+def registry(db):
+    Scope.objects.bulk_create([Scope(name="read"), Scope(name="write", visibility=ScopeVisibility.PUBLIC)])
+
+
+def test_createclient_prints_one_json_line_with_working_keys(registry, request_token):
     output = run("createclient", "billing", "--scopes", "read write", "--default-scopes", "read",
                  "--token-format", "opaque", "--lifetime", "600", "--resource-server")
     assert output.count("\n") == 1
@@ -34,12 +39,12 @@ def test_createclient_prints_one_json_line_with_working_keys(db, request_token):
     assert application.is_resource_server
     key_pair = KeyPair.objects.get(client_id=data["client_id"])
     assert key_pair.secret_hash == hash_client_secret(data["client_secret"])
-    assert set(Scope.objects.values_list("name", flat=True)) == {"read", "write"}
+    assert dict(Scope.objects.values_list("name", "visibility")) == {"read": "restricted", "write": "public"}
     response = request_token(IssuedKeys(data["client_id"], data["client_secret"], "production"))
     assert response.json()["expires_in"] == 600
 
 
-def test_createclient_with_owner(db):
+def test_createclient_with_owner(registry):
     user = get_user_model().objects.create_user("ada")
     data = json.loads(run("createclient", "mine", "--owner", "ada"))
     assert KeyPair.objects.get(client_id=data["client_id"]).application.owner == user
@@ -54,10 +59,27 @@ def test_createclient_with_owner(db):
         (["--lifetime", "0"], "at least 1"),
     ],
 )
-def test_createclient_refuses_bad_input_and_saves_nothing(db, args, message):
+def test_createclient_refuses_bad_input_and_saves_nothing(registry, args, message):
     with pytest.raises(CommandError, match=message):
         run("createclient", "x", *args)
     assert not Application.objects.exists()
+
+
+def test_createclient_refuses_a_scope_the_registry_lacks(registry):
+    """A typo (or `payments:admin` nobody decided on) is not silently added to the registry."""
+    with pytest.raises(CommandError, match=r"scopes: Not in the scope registry: payments:admin superpower\..*--create-scopes"):
+        run("createclient", "x", "--scopes", "read superpower payments:admin")
+    assert not Application.objects.exists()
+    assert set(Scope.objects.values_list("name", flat=True)) == {"read", "write"}
+
+
+def test_createclient_create_scopes_adds_them_restricted(registry, request_token):
+    data = json.loads(run("createclient", "payments", "--scopes", "read payments:admin", "--create-scopes"))
+    assert data["scopes"] == "payments:admin read"
+    assert Scope.objects.get(name="payments:admin").visibility == ScopeVisibility.RESTRICTED
+    assert Scope.objects.get(name="write").visibility == ScopeVisibility.PUBLIC  # existing ones keep theirs
+    token = request_token(IssuedKeys(data["client_id"], data["client_secret"], "production"), scope="payments:admin")
+    assert token.json()["scope"] == "payments:admin"  # an operator's grant needs no approval
 
 
 def test_rotatekeys_activates_the_key_published_ahead_and_keeps_the_old(db):
@@ -87,6 +109,7 @@ def test_createdemo_registers_demo_once_and_prints_a_curl_command(db, request_to
     output = run("createdemo")
     application = Application.objects.get()
     assert application.name == "demo" and application.scopes == "read"
+    assert Scope.objects.get(name="read").visibility == ScopeVisibility.PUBLIC  # the portal's walkthrough
     key_pair = application.key_pairs.get()
     assert f"client_id:     {key_pair.client_id}" in output
     assert "curl -s -u" in output and "/oauth/token" in output
@@ -101,7 +124,7 @@ def test_createclient_from_the_shell_prints_only_its_json_line_on_stdout(tmp_pat
     env.pop("AUDIT_LOG_STREAM", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True)
     result = subprocess.run(
-        [sys.executable, "manage.py", "createclient", "cli", "--scopes", "read"],
+        [sys.executable, "manage.py", "createclient", "cli", "--scopes", "read", "--create-scopes"],
         cwd=root, env=env, capture_output=True, text=True, check=True,
     )
     lines = result.stdout.splitlines()

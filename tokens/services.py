@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record_event
-from clients.models import Application, KeyPair, Scope
+from clients.models import Application, KeyPair
+from clients.scope_grants import public_scope_names
 from clients.prepared import PreparedInsert
 from clients.services import authenticate_client, describe_client
 
@@ -143,7 +144,7 @@ def server_metadata() -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "grant_types_supported": [CLIENT_CREDENTIALS],
         "response_types_supported": [],
-        "scopes_supported": list(Scope.objects.values_list("name", flat=True)),
+        "scopes_supported": public_scope_names(),  # RFC 8414 §2 lets restricted ones go unadvertised
         "token_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,

@@ -85,6 +85,7 @@ def test_an_admin_edit_is_saved_and_audited(admin_client, billing):
 
 
 def test_an_application_added_in_the_admin_is_audited(admin_client, admin_user):
+    Scope.objects.create(name="read")
     response = admin_client.post(f"{APPLICATIONS}add/", {
         "name": "ops-tool", "scopes": "read", "default_scopes": "read", "owner": admin_user.pk, "is_active": "on",
         "client_credentials_enabled": "on", "key_pairs-TOTAL_FORMS": 0, "key_pairs-INITIAL_FORMS": 0,
@@ -145,7 +146,11 @@ def test_revoke_token_action(admin_client, issued, request_token):
 
 
 def test_scopes_can_be_listed_added_and_searched(admin_client, db):
-    response = admin_client.post("/admin/clients/scope/add/", {"name": "reports:read", "description": "Read reports"})
+    form = admin_client.get("/admin/clients/scope/add/").context["adminform"].form
+    assert form["visibility"].initial == "restricted"  # public only by the owner's decision
+    response = admin_client.post(
+        "/admin/clients/scope/add/", {"name": "reports:read", "description": "Read reports", "visibility": "restricted"}
+    )
     assert response.status_code == 302
     assert listed(admin_client.get("/admin/clients/scope/", {"q": "reports"})) == ["reports:read"]
     refused = admin_client.post("/admin/clients/scope/add/", {"name": "has space"})

@@ -59,7 +59,8 @@ class SharedSetup:
         return result.stdout.strip().splitlines()[-1]
 
     def create_client(self, name: str, *options: str) -> dict:
-        return json.loads(self.manage("createclient", name, *options))
+        """Register a client as an operator would, adding its scopes to the (empty) registry."""
+        return json.loads(self.manage("createclient", name, "--create-scopes", *options))
 
     def start(self, *, workers: int = 1, host: str = "") -> Instance:
         """Start an instance on a free port and wait until it answers ``/healthz``.

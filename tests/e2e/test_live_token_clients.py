@@ -17,7 +17,7 @@ from clients.services import create_application, generate_keys
 @pytest.fixture
 def live_keys(transactional_db, monkeypatch):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the live server speaks plain HTTP
-    application = create_application(name="live", scopes="read write", default_scopes="read")
+    application = create_application(name="live", scopes="read write", default_scopes="read", create_missing_scopes=True)
     return generate_keys(application=application)
 
 

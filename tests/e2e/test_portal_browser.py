@@ -15,7 +15,7 @@ import requests
 from django.conf import settings as django_settings
 from playwright.sync_api import expect, sync_playwright
 
-from clients.models import Scope
+from clients.models import Scope, ScopeVisibility
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "test-artifacts" / "screenshots"
@@ -49,7 +49,10 @@ def browser(monkeypatch):
 @pytest.fixture
 def portal_server(live_server, settings):
     settings.OAUTH_ISSUER = settings.OAUTH_AUDIENCE = live_server.url
-    Scope.objects.bulk_create([Scope(name="read", description="Read your data"), Scope(name="write")])
+    Scope.objects.bulk_create([
+        Scope(name="read", description="Read your data", visibility=ScopeVisibility.PUBLIC),
+        Scope(name="write"),  # restricted: the developer's request for it waits for an operator
+    ])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return live_server.url
 
@@ -105,6 +108,7 @@ def test_a_developer_gets_keys_uses_them_and_regenerates_the_secret(portal_serve
     page.get_by_label("Token lifetime").fill("900")
     page.get_by_role("button", name="Create application").click()
     assert page.get_by_role("heading", name="Billing service").is_visible()
+    assert page.locator("dt:has-text('Pending approval') + dd code").all_inner_texts() == ["write"]
 
     page.get_by_role("button", name="Generate Keys").click()
     client_id = page.locator("#consumer-key").inner_text()

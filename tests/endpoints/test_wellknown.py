@@ -3,11 +3,13 @@
 import jwt
 import pytest
 
+from clients.models import Scope, ScopeVisibility
 from tokens.models import SigningKey
 
 
 def test_metadata_names_our_endpoints(api_client, settings, make_application):
     make_application(scopes="read write")
+    Scope.objects.filter(name__in=["read", "write"]).update(visibility=ScopeVisibility.PUBLIC)
     settings.OAUTH_ISSUER = "https://auth.example.com"
     body = api_client.get("/.well-known/oauth-authorization-server").json()
     assert body["issuer"] == "https://auth.example.com"
@@ -18,6 +20,15 @@ def test_metadata_names_our_endpoints(api_client, settings, make_application):
     assert body["grant_types_supported"] == ["client_credentials"]
     assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
     assert body["scopes_supported"] == ["read", "write"]
+
+
+def test_metadata_lists_public_scopes_only(api_client, make_application):
+    """RFC 8414 §2 scopes_supported: a restricted scope is granted by operators, not advertised."""
+    make_application(scopes="read payments:admin")
+    Scope.objects.create(name="write", visibility=ScopeVisibility.PUBLIC)
+    Scope.objects.create(name="internal:audit", description="Restricted, held by nobody yet")
+    body = api_client.get("/.well-known/oauth-authorization-server").json()
+    assert body["scopes_supported"] == ["write"]
 
 
 def test_jwks_is_made_on_first_use_and_public_only(api_client, db):

@@ -6,7 +6,7 @@ from html import unescape
 import pytest
 from django.contrib.auth import get_user_model
 
-from clients.models import Scope
+from clients.models import Scope, ScopeVisibility
 from clients.services import IssuedKeys
 
 PASSWORD = "a long enough passphrase 42"
@@ -26,7 +26,13 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def scopes(db):
-    Scope.objects.bulk_create([Scope(name="read", description="Read your data"), Scope(name="write")])
+    """Two self-service scopes, and one that only an operator grants."""
+    public = ScopeVisibility.PUBLIC
+    Scope.objects.bulk_create([
+        Scope(name="read", description="Read your data", visibility=public),
+        Scope(name="write", visibility=public),
+        Scope(name="payments:admin", description="Move money"),
+    ])
 
 
 @pytest.fixture

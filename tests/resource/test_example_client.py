@@ -79,7 +79,7 @@ def assert_one_line_failure(result: subprocess.CompletedProcess, *fragments: str
 
 @pytest.mark.django_db(transaction=True)
 def test_the_example_client_gets_a_token_and_calls_hello(live_server):
-    keys = generate_keys(application=create_application(name="demo", scopes="read", default_scopes="read"))
+    keys = generate_keys(application=create_application(name="demo", scopes="read", default_scopes="read", create_missing_scopes=True))
 
     result = run(live_server.url, OAUTH_CLIENT_ID=keys.client_id, OAUTH_CLIENT_SECRET=keys.client_secret)
 

@@ -68,7 +68,7 @@ def test_the_schema_keeps_drf_indent_parameter(client):
 
 @pytest.fixture
 def known_client(transactional_db):
-    application = create_application(name="fuzz", scopes="read write", default_scopes="read", is_resource_server=True)
+    application = create_application(name="fuzz", scopes="read write", default_scopes="read", create_missing_scopes=True, is_resource_server=True)
     keys = generate_keys(application=application)
     return basic_auth(keys.client_id, keys.client_secret)
 

@@ -23,6 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--lifetime", type=int, default=None, help="Token lifetime in seconds.")
         parser.add_argument("--resource-server", action="store_true", help="May call the introspection endpoint.")
         parser.add_argument("--owner", default=None, help="Username of the owning developer.")
+        parser.add_argument(
+            "--create-scopes", action="store_true",
+            help="Add scopes the registry lacks, as restricted (without it an unknown scope is refused).",
+        )
 
     def handle(self, *args, **options):
         owner = None
@@ -42,6 +46,7 @@ class Command(BaseCommand):
                     token_lifetime=options["lifetime"],
                     is_resource_server=options["resource_server"],
                     owner=owner,
+                    create_missing_scopes=options["create_scopes"],
                 )
                 keys = generate_keys(application=application)
         except (ValidationError, InvalidScope) as exc:
@@ -62,5 +67,8 @@ class Command(BaseCommand):
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+        message = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+        if "scope registry" in message:  # a typo is refused, not registered: say how to mean it
+            message += " Pass --create-scopes to add them (restricted)."
+        return message
     return str(exc)
