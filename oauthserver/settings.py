@@ -33,7 +33,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "oauthserver.admin_site.GuardedAdminConfig",  # django.contrib.admin, secret columns guarded
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
