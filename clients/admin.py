@@ -51,14 +51,28 @@ class ApplicationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("key_pairs")
 
+    def get_readonly_fields(self, request, obj=None):
+        # The owner regenerates secrets in the portal: moving an application to someone is full
+        # control of that client, so it needs a permission of its own.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not request.user.has_perm("clients.change_application_owner"):
+            readonly += ("owner",)
+        return readonly
+
     @admin.display(description="keys")
     def environments(self, application: Application) -> str:
         return ", ".join(pair.get_environment_display() for pair in application.key_pairs.all()) or "-"
 
     def save_model(self, request, obj, form, change) -> None:
+        # The admin saves inside one transaction (changeform_view): the change and its audit
+        # row commit together.
+        previous_owner = _owner_name(Application.objects.select_related("owner").get(pk=obj.pk).owner) if change else None
         super().save_model(request, obj, form, change)
+        if change and "owner" in form.changed_data:
+            record_event(AuditAction.APPLICATION_CHANGED, application=obj, details={
+                "fields": ["owner"], "previous_owner": previous_owner, "new_owner": _owner_name(obj.owner)})
         if change:
-            record_application_change(obj, changed_fields=form.changed_data)
+            record_application_change(obj, changed_fields=[name for name in form.changed_data if name != "owner"])
         else:
             record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
 
@@ -81,3 +95,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             changed = sum(set_application_active(application=app, is_active=is_active) for app in queryset)
         state = "enabled" if is_active else "disabled"
         self.message_user(request, f"{changed} application(s) {state}.", messages.SUCCESS)
+
+
+def _owner_name(owner) -> str | None:
+    return owner.get_username() if owner is not None else None
