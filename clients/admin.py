@@ -7,6 +7,7 @@ from audit.models import AuditAction
 from audit.services import record_application_change, record_event
 from tokens.services import revoke_tokens
 
+from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .services import set_application_active
 
@@ -18,7 +19,8 @@ class ScopeAdmin(admin.ModelAdmin):
 
 
 class KeyPairInline(admin.TabularInline):
-    """Consumer keys, read-only: they are made and revoked in the portal, where the secret is shown."""
+    """Consumer keys, read-only here: the portal and the actions of the admin's key pairs page and
+    of this list (generate) change them, and show a new secret once."""
 
     model = KeyPair
     fields = ("environment", "client_id", "created_at", "secret_updated_at")
@@ -40,7 +42,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [KeyPairInline]
-    actions = ["disable", "enable", "revoke_all_tokens"]
+    actions = ["disable", "enable", "revoke_all_tokens", generate_production_keys, generate_sandbox_keys]
     fieldsets = (
         (None, {"fields": ("name", "description", "owner", "is_active")}),
         ("Tokens", {"fields": ("scopes", "default_scopes", "client_credentials_enabled", "token_format",
@@ -75,6 +77,9 @@ class ApplicationAdmin(admin.ModelAdmin):
             record_application_change(obj, changed_fields=[name for name in form.changed_data if name != "owner"])
         else:
             record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
+
+    def has_generate_keys_permission(self, request) -> bool:
+        return request.user.has_perm("clients.add_keypair")
 
     @admin.action(description="Disable selected applications (no new tokens)", permissions=["change"])
     def disable(self, request, queryset) -> None:
