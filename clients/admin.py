@@ -7,6 +7,7 @@ from audit.models import AuditAction
 from audit.services import record_application_change, record_event
 from tokens.services import revoke_tokens
 
+from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .scope_grants import approve_pending_scopes, deny_pending_scopes
 from .services import set_application_active
@@ -34,7 +35,8 @@ class PendingScopesFilter(admin.SimpleListFilter):
 
 
 class KeyPairInline(admin.TabularInline):
-    """Consumer keys, read-only: they are made and revoked in the portal, where the secret is shown."""
+    """Consumer keys, read-only here: the portal and the actions of the admin's key pairs page and
+    of this list (generate) change them, and show a new secret once."""
 
     model = KeyPair
     fields = ("environment", "client_id", "created_at", "secret_updated_at")
@@ -57,7 +59,10 @@ class ApplicationAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [KeyPairInline]
-    actions = ["disable", "enable", "revoke_all_tokens", "approve_scopes", "deny_scopes"]
+    actions = [
+        "disable", "enable", "revoke_all_tokens", "approve_scopes", "deny_scopes", generate_production_keys,
+        generate_sandbox_keys,
+    ]
     fieldsets = (
         (None, {"fields": ("name", "description", "owner", "is_active")}),
         ("Tokens", {"fields": ("scopes", "pending_scopes", "default_scopes", "client_credentials_enabled", "token_format",
@@ -68,16 +73,33 @@ class ApplicationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("key_pairs")
 
+    def get_readonly_fields(self, request, obj=None):
+        # The owner regenerates secrets in the portal: moving an application to someone is full
+        # control of that client, so it needs a permission of its own.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not request.user.has_perm("clients.change_application_owner"):
+            readonly += ("owner",)
+        return readonly
+
     @admin.display(description="keys")
     def environments(self, application: Application) -> str:
         return ", ".join(pair.get_environment_display() for pair in application.key_pairs.all()) or "-"
 
     def save_model(self, request, obj, form, change) -> None:
+        # The admin saves inside one transaction (changeform_view): the change and its audit
+        # row commit together.
+        previous_owner = _owner_name(Application.objects.select_related("owner").get(pk=obj.pk).owner) if change else None
         super().save_model(request, obj, form, change)
+        if change and "owner" in form.changed_data:
+            record_event(AuditAction.APPLICATION_CHANGED, application=obj, details={
+                "fields": ["owner"], "previous_owner": previous_owner, "new_owner": _owner_name(obj.owner)})
         if change:
-            record_application_change(obj, changed_fields=form.changed_data)
+            record_application_change(obj, changed_fields=[name for name in form.changed_data if name != "owner"])
         else:
             record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
+
+    def has_generate_keys_permission(self, request) -> bool:
+        return request.user.has_perm("clients.add_keypair")
 
     @admin.action(description="Disable selected applications (no new tokens)", permissions=["change"])
     def disable(self, request, queryset) -> None:
@@ -116,3 +138,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             changed = sum(set_application_active(application=app, is_active=is_active) for app in queryset)
         state = "enabled" if is_active else "disabled"
         self.message_user(request, f"{changed} application(s) {state}.", messages.SUCCESS)
+
+
+def _owner_name(owner) -> str | None:
+    return owner.get_username() if owner is not None else None

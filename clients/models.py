@@ -83,6 +83,9 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        # Whoever owns an application manages its keys in the portal: giving it to someone
+        # (yourself included) is full control of that client, so it is not part of "change".
+        permissions = [("change_application_owner", "Can change the owner of an application")]
 
     def __str__(self) -> str:
         return self.name

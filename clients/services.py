@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -189,13 +190,34 @@ def generate_keys(*, application: Application, environment: str = Environment.PR
     return IssuedKeys(key_pair.client_id, secret, environment)
 
 
+class SecretAlreadyRegenerated(Exception):
+    """The secret changed after the confirmation was shown: a form sent twice regenerates once."""
+
+
+def secret_version(key_pair: KeyPair) -> str:
+    """What a confirmation to regenerate carries: valid until the secret next changes, so once."""
+    return key_pair.secret_updated_at.isoformat()
+
+
 @transaction.atomic
-def regenerate_secret(*, key_pair: KeyPair) -> IssuedKeys:
-    """Replace a key pair's secret; the old one stops working at once."""
+def regenerate_secret(*, key_pair: KeyPair, version: str | None = None) -> IssuedKeys:
+    """Replace a key pair's secret; the old one stops working at once.
+
+    With ``version`` (``secret_version`` when the confirmation was shown) it happens only if the
+    secret is still that one, in one conditional UPDATE, else ``SecretAlreadyRegenerated``: a
+    reloaded page re-sends its form, and must not kill the secret the user just copied.
+    """
     secret = generate_client_secret()
-    key_pair.secret_hash = hash_client_secret(secret)
-    key_pair.secret_updated_at = timezone.now()
-    key_pair.save(update_fields=["secret_hash", "secret_updated_at"])
+    secret_hash, now = hash_client_secret(secret), timezone.now()
+    unchanged = KeyPair.objects.filter(pk=key_pair.pk)
+    if version is not None:
+        try:
+            unchanged = unchanged.filter(secret_updated_at=datetime.fromisoformat(version))
+        except ValueError:
+            raise SecretAlreadyRegenerated() from None
+    if not unchanged.update(secret_hash=secret_hash, secret_updated_at=now):
+        raise SecretAlreadyRegenerated()
+    key_pair.secret_hash, key_pair.secret_updated_at = secret_hash, now
     record_event(
         AuditAction.SECRET_REGENERATED,
         application=key_pair.application,

@@ -29,11 +29,14 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Earlier SECRET_KEYs, comma-separated, while a rotation is under way: they still verify sessions
+# and still decrypt the signing keys when OAUTH_KEY_ENCRYPTION_KEY is unset (README "Rotating SECRET_KEY").
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "oauthserver.admin_site.GuardedAdminConfig",  # django.contrib.admin, secret columns guarded
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

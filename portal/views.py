@@ -20,11 +20,13 @@ from audit.services import recent_events
 from clients.models import Application, Environment, KeyPair, TokenFormat
 from clients.services import (
     IssuedKeys,
+    SecretAlreadyRegenerated,
     create_application,
     generate_keys,
     owned_applications,
     regenerate_secret,
     revoke_keys,
+    secret_version,
     update_application,
 )
 from oauthserver.signin import ThrottledLoginView
@@ -124,11 +126,18 @@ def keys_regenerate(request: HttpRequest, pk: int, environment: str) -> HttpResp
         request, pk, environment, "Regenerate secret",
         "A new secret replaces the current one, which stops working at once. "
         "Every service using it will fail to get tokens until you give it the new one.",
+        versioned=True,
     )
     if isinstance(found, HttpResponse):
         return found
     application, key_pair = found
-    issued = regenerate_secret(key_pair=key_pair)
+    try:
+        issued = regenerate_secret(key_pair=key_pair, version=request.POST.get("version", ""))
+    except SecretAlreadyRegenerated:
+        messages.info(request, "This secret was already regenerated: the form was sent again (a page reload "
+                      "re-sends it) or the secret changed since the page was shown. Nothing was changed; the "
+                      "new secret was shown once. Regenerate again if you did not copy it.")
+        return redirect(_tab_url(application, key_pair.environment))
     return _application_page(request, application, key_pair.environment, issued=issued)
 
 
@@ -202,22 +211,27 @@ def _confirmed(request: HttpRequest) -> bool:
     return request.POST.get("confirmed") == "yes"
 
 
-def _confirm(request, application, environment, action: str, consequence: str) -> HttpResponse:
+def _confirm(request, application, environment, action: str, consequence: str, *, version: str = "") -> HttpResponse:
     context = {"application": application, "action": action, "consequence": consequence,
-               "cancel_url": _tab_url(application, environment)}
+               "cancel_url": _tab_url(application, environment), "version": version}
     return render(request, "portal/confirm.html", context)
 
 
 def _confirmed_key_pair(
-    request: HttpRequest, pk: int, environment: str, action: str, consequence: str
+    request: HttpRequest, pk: int, environment: str, action: str, consequence: str, *, versioned: bool = False
 ) -> tuple[Application, KeyPair] | HttpResponse:
-    """The key pair a destructive action is for, once confirmed; else the page to show instead."""
+    """The key pair a destructive action is for, once confirmed; else the page to show instead.
+
+    A versioned confirmation also carries the secret's version (``secret_version``), so that the
+    same confirmation sent twice acts once.
+    """
     application, environment = _owned(request, pk), _environment(environment)
     if (key_pair := _key_pair(application, environment)) is None:
         messages.info(request, f"There are no keys to {action.split()[0].lower()}.")
         return redirect(_tab_url(application, environment))
-    if not _confirmed(request):
-        return _confirm(request, application, environment, action, consequence)
+    if not _confirmed(request) or (versioned and not request.POST.get("version")):
+        version = secret_version(key_pair) if versioned else ""
+        return _confirm(request, application, environment, action, consequence, version=version)
     return application, key_pair
 
 
@@ -228,6 +242,7 @@ def _application_page(request, application, environment, *, issued: IssuedKeys |
         "environment": environment,
         "tabs": [(value, label, pairs.get(value)) for value, label in Environment.choices],
         "key_pair": pairs.get(environment),
+        "secret_version": secret_version(pairs[environment]) if environment in pairs else "",
         "shown": show_credentials(issued, issuer=settings.OAUTH_ISSUER) if issued else None,
         "token_url": settings.OAUTH_ISSUER + "/oauth/token",
         "server_format": _server_token_format(),

@@ -193,7 +193,7 @@ def test_no_admin_page_shows_a_secret_hash_token_or_private_key(admin_client, is
     pages = admin_pages(admin_client)
     for url in (APPLICATIONS + "add/", "/admin/clients/scope/add/", TOKENS + "?status=active", KEYS + "?role__exact=retired"):
         pages[url] = admin_client.get(url).content
-    assert {APPLICATIONS, TOKENS, KEYS, "/admin/clients/keypair/"} - set(pages) == {"/admin/clients/keypair/"}
+    assert {APPLICATIONS, TOKENS, KEYS, "/admin/clients/keypair/"} <= set(pages)
     leaks = [(url, piece[:8]) for secret in secrets for piece in fragments(secret) for url, html in pages.items()
              if piece in html.decode()]
     assert leaks == []

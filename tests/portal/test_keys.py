@@ -5,10 +5,12 @@ POSTs with CSRF protection that ask for confirmation; another user's application
 """
 
 import logging
+import re
 
 import pytest
 from django.test import Client
 
+from audit.models import AuditAction, AuditEvent
 from clients.models import KeyPair
 from clients.services import generate_keys
 from tests.conftest import basic_auth
@@ -71,15 +73,48 @@ def test_regenerate_asks_for_confirmation_first(portal, own_app, request_token):
     assert request_token(old).status_code == 200  # nothing changed yet
 
 
+def confirmation(response) -> dict[str, str]:
+    """What the Regenerate form of a page sends, confirmed (by the page itself, or by the dialog's script)."""
+    fields = dict(re.findall(r'<input type="hidden" name="(version)" value="([^"]*)"', response.content.decode()))
+    return {"confirmed": "yes", **fields}
+
+
 def test_regenerate_replaces_the_secret_at_once(portal, own_app, request_token):
     old = generate_keys(application=own_app)
-    response = portal.post(keys_url(own_app, "regenerate"), {"confirmed": "yes"})
+    asked = portal.post(keys_url(own_app, "regenerate"), {"confirmed": "yes"})  # no version: asked again
+    assert b"<h1>Regenerate secret?</h1>" in asked.content and request_token(old).status_code == 200
+    response = portal.post(keys_url(own_app, "regenerate"), confirmation(asked))
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = shown_keys(response)
     assert new.client_id == old.client_id and new.client_secret != old.client_secret
     refused = request_token(old)
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
     assert request_token(new).status_code == 200
+
+
+@pytest.mark.parametrize("via", ["confirmation page", "detail page"])
+def test_a_regenerate_form_sent_again_regenerates_nothing_and_shows_no_secret(portal, own_app, request_token, via):
+    generate_keys(application=own_app)
+    page = portal.post(keys_url(own_app, "regenerate")) if via == "confirmation page" else portal.get(keys_url(own_app))
+    form = confirmation(page)
+    assert form["version"]
+    new = shown_keys(portal.post(keys_url(own_app, "regenerate"), form))
+
+    reloaded = portal.post(keys_url(own_app, "regenerate"), form)  # what a browser reload sends
+    assert reloaded.status_code == 302 and reloaded["Location"] == keys_url(own_app)
+    assert new.client_secret not in reloaded.content.decode()
+    page = portal.get(reloaded["Location"]).content.decode()
+    assert "This secret was already regenerated" in page and 'id="consumer-secret"' not in page
+    assert request_token(new).status_code == 200
+    assert AuditEvent.objects.filter(action=AuditAction.SECRET_REGENERATED).count() == 1
+
+
+def test_the_page_after_regenerating_can_regenerate_again(portal, own_app, request_token):
+    generate_keys(application=own_app)
+    first = portal.post(keys_url(own_app, "regenerate"), confirmation(portal.get(keys_url(own_app))))
+    second = portal.post(keys_url(own_app, "regenerate"), confirmation(first))
+    assert second.status_code == 200
+    assert request_token(shown_keys(first)).status_code == 401 and request_token(shown_keys(second)).status_code == 200
 
 
 def test_revoke_keys_deletes_the_pair_and_revokes_its_tokens(portal, own_app, request_token):
