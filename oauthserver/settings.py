@@ -160,6 +160,8 @@ SPECTACULAR_SETTINGS = {
 # make run passes SERVE_ORIGIN (from HOST/PORT) so a moved dev server names itself correctly.
 OAUTH_ISSUER = env.str("OAUTH_ISSUER", default=env.str("SERVE_ORIGIN", default="http://127.0.0.1:8000")).rstrip("/")
 OAUTH_AUDIENCE = env.str("OAUTH_AUDIENCE", default=OAUTH_ISSUER)
+# aud of sandbox tokens; empty means OAUTH_AUDIENCE + "/sandbox". Never the same as OAUTH_AUDIENCE.
+OAUTH_SANDBOX_AUDIENCE = env.str("OAUTH_SANDBOX_AUDIENCE", default="")
 OAUTH_ACCESS_TOKEN_LIFETIME = env.int("OAUTH_ACCESS_TOKEN_LIFETIME", default=3600)
 OAUTH_MAX_ACCESS_TOKEN_LIFETIME = env.int("OAUTH_MAX_ACCESS_TOKEN_LIFETIME", default=86400)
 OAUTH_DEFAULT_TOKEN_FORMAT = env.str("OAUTH_DEFAULT_TOKEN_FORMAT", default="jwt")
