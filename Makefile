@@ -23,7 +23,7 @@ run: export SERVE_ORIGIN = http://$(HOST):$(PORT)
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py createdemo
-	$(VENV)/bin/gunicorn oauthserver.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --no-control-socket
+	$(VENV)/bin/gunicorn oauthserver.wsgi --config oauthserver/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --no-control-socket
 
 test: $(VENV)
 	$(PY) -m pytest

@@ -11,8 +11,13 @@ MESSAGE = "Congrats! You've hit an OAuth protected resource"
 
 
 class HelloView(APIView):
-    """``GET /api/hello`` with any valid token; ``POST /api/hello`` with a token carrying ``write``."""
+    """``GET /api/hello`` with any valid token; ``POST /api/hello`` with a token carrying ``write``.
 
+    The demo resource for portal developers, so it takes sandbox tokens too, and says which
+    environment the token belongs to (``env``).
+    """
+
+    accept_sandbox_tokens = True
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [RequiredScopes]
     required_scopes_by_method = {"POST": ["write"]}
@@ -25,4 +30,5 @@ class HelloView(APIView):
 
 
 def _greeting(request: Request) -> dict[str, str]:
-    return {"message": MESSAGE, "client_id": request.auth.client_id, "scope": request.auth.scope}
+    claims = request.auth
+    return {"message": MESSAGE, "client_id": claims.client_id, "scope": claims.scope, "env": claims.env}

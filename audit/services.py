@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from clients.models import Application
 
@@ -52,6 +53,19 @@ def record_event(
     event = AuditEvent(**fields)
     event.save(force_insert=True)
     return event
+
+
+def digest_unknown_identifier(value: str) -> str:
+    """What the audit trail keeps of a client id or username that matched nobody: ``unknown:`` and
+    12 hex digits of a keyed digest (HMAC-SHA256 under ``SECRET_KEY``).
+
+    An unknown identifier is often a secret sent in the wrong field (a client that swaps its id and
+    secret, a password typed into the username box); stored as sent it would reach the log, the
+    table and the admin's search. The digest still tells repeated attempts apart, and being keyed
+    and short, it cannot be turned back into a guessable password without ``SECRET_KEY``.
+    """
+    digest = salted_hmac("audit.unknown-identifier", value.encode("utf-8", "surrogatepass"), algorithm="sha256")
+    return f"unknown:{digest.hexdigest()[:12]}"
 
 
 def record_application_change(application: Application, *, changed_fields: list[str]) -> AuditEvent | None:

@@ -205,8 +205,8 @@ def _gunicorn(env: dict[str, str], workers: int):
     port = _free_port()
     log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--no-control-socket"],
+        [sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--config", "oauthserver/gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket"],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from audit.context import current_address
 from audit.models import AuditAction
-from audit.services import record_application_change, record_event
+from audit.services import digest_unknown_identifier, record_application_change, record_event
 from tokens.protocol.client_auth import ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.grants import RegisteredClient
 from tokens.protocol.scopes import format_scope, parse_scope
-from tokens.throttling import check_client_lockout, record_client_failure
+from tokens.throttling import record_client_failure
 
 from .models import Application, Environment, KeyPair
 from .prepared import PreparedQuery
@@ -249,28 +249,31 @@ def authenticate_client(
 ) -> KeyPair:
     """Find the key pair, with its application, that the credentials prove (one query).
 
-    An unknown client, a wrong secret and a disabled application look the same to the caller.
-    A client id or address with too many recent failures is refused (429) before any of that.
+    An unknown client, a wrong secret and a disabled application look the same to the caller:
+    ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or address has failed too
+    often. Right credentials are never refused by a lockout, and cost no lockout lookup.
     ``find_key_pair`` lets introspection read the token's record in that same query.
     """
     client_id = credentials.client_id
-    address = current_address()
-    try:
-        check_client_lockout(client_id=client_id, address=address)
-    except TooManyRequests:
-        _audit_failure(client_id, "locked_out", persist=False)  # logged only: a flood must not fill the table
-        raise
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
     key_pair = find_key_pair(client_id) if plausible else None
     stored_hash = key_pair.secret_hash if key_pair else None
     secret_matches = check_client_secret(credentials.client_secret, stored_hash)
-    if not secret_matches or not key_pair.application.is_active:
-        reason = "unknown_client" if key_pair is None else "wrong_secret" if not secret_matches else "application_disabled"
-        record_client_failure(client_id=client_id, address=address)
-        _audit_failure(client_id, reason, application=key_pair.application if key_pair else None)
-        raise InvalidClient(method=credentials.method)  # §5.2: challenged only after Basic
-    return key_pair
+    if secret_matches and key_pair.application.is_active:
+        return key_pair
+    reason = "unknown_client" if key_pair is None else "wrong_secret" if not secret_matches else "application_disabled"
+    application = key_pair.application if key_pair else None
+    # An id that matched nothing may be a secret sent in the wrong field: only its digest is kept.
+    recorded_id = client_id if key_pair else digest_unknown_identifier(client_id)
+    try:
+        record_client_failure(client_id=client_id, address=current_address())
+    except TooManyRequests:
+        # Logged only: a flood must not fill the table.
+        _audit_failure(recorded_id, "locked_out", application=application, persist=False)
+        raise
+    _audit_failure(recorded_id, reason, application=application)
+    raise InvalidClient(method=credentials.method)  # §5.2: challenged only after Basic or no credentials
 
 
 def _audit_failure(client_id: str, reason: str, *, application: Application | None = None, persist: bool = True) -> None:

@@ -165,6 +165,8 @@ SPECTACULAR_SETTINGS = {
 # make run passes SERVE_ORIGIN (from HOST/PORT) so a moved dev server names itself correctly.
 OAUTH_ISSUER = env.str("OAUTH_ISSUER", default=env.str("SERVE_ORIGIN", default="http://127.0.0.1:8000")).rstrip("/")
 OAUTH_AUDIENCE = env.str("OAUTH_AUDIENCE", default=OAUTH_ISSUER)
+# aud of sandbox tokens; empty means OAUTH_AUDIENCE + "/sandbox". Never the same as OAUTH_AUDIENCE.
+OAUTH_SANDBOX_AUDIENCE = env.str("OAUTH_SANDBOX_AUDIENCE", default="")
 OAUTH_ACCESS_TOKEN_LIFETIME = env.int("OAUTH_ACCESS_TOKEN_LIFETIME", default=3600)
 OAUTH_MAX_ACCESS_TOKEN_LIFETIME = env.int("OAUTH_MAX_ACCESS_TOKEN_LIFETIME", default=86400)
 OAUTH_DEFAULT_TOKEN_FORMAT = env.str("OAUTH_DEFAULT_TOKEN_FORMAT", default="jwt")
@@ -181,11 +183,14 @@ OAUTH_TOKEN_STATE_CACHE_SECONDS = env.int("OAUTH_TOKEN_STATE_CACHE_SECONDS", def
 # revocation reaching the other processes and instances (tokens/token_state.py). 0: ask every time.
 OAUTH_REVOCATION_POLL_SECONDS = env.float("OAUTH_REVOCATION_POLL_SECONDS", default=1.0)
 
-# Abuse resistance (README "Security"). This many failed client authentications (or portal and
-# admin sign-ins) per client id or per source address within the window lock that client id or
-# address out for the window: 429 with Retry-After, the secret not even checked. 0 switches it off.
+# Abuse resistance (README "Security"). This many failed client authentications per client id or
+# per source address within the window lock it out for the window: further wrong credentials get
+# 429 with Retry-After, right ones still pass. Sign-ins count per (username, address), and per
+# address up to OAUTH_SIGN_IN_ADDRESS_THRESHOLD; a locked sign-in is refused before the password
+# is checked. 0 switches a lockout off.
 OAUTH_LOCKOUT_THRESHOLD = env.int("OAUTH_LOCKOUT_THRESHOLD", default=10)
 OAUTH_LOCKOUT_WINDOW = env.int("OAUTH_LOCKOUT_WINDOW", default=300)
+OAUTH_SIGN_IN_ADDRESS_THRESHOLD = env.int("OAUTH_SIGN_IN_ADDRESS_THRESHOLD", default=5 * OAUTH_LOCKOUT_THRESHOLD)
 # Tokens one client id may obtain per period, e.g. "100/minute"; empty (the default) means no limit.
 OAUTH_TOKEN_RATE_LIMIT = env.str("OAUTH_TOKEN_RATE_LIMIT", default="")
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; by default none: REMOTE_ADDR.

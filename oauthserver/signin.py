@@ -1,11 +1,15 @@
-"""Sign-in to the portal and the admin, throttled like client authentication.
+"""Sign-in to the portal and the admin, throttled.
 
-Failed sign-ins are counted per username and per source address (``OAUTH_LOCKOUT_*``); past the
-threshold the form refuses before the password is checked, and the page answers 429 with
-``Retry-After``. Each failure is an audit event.
+Failed sign-ins are counted per (username, source address) and per address (``OAUTH_LOCKOUT_*``,
+``OAUTH_SIGN_IN_ADDRESS_THRESHOLD``); past a threshold the form refuses before the password is
+checked, and the page answers 429 with ``Retry-After``. Unlike a client secret, a password can be
+guessed, so a locked sign-in refuses the right password too; counting per address keeps the
+owner of a username able to sign in from anywhere else. Each failure is an audit event naming
+the username only if such a user exists.
 """
 
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
@@ -13,7 +17,7 @@ from django.http import HttpResponse
 
 from audit.context import current_address
 from audit.models import AuditAction
-from audit.services import record_event
+from audit.services import digest_unknown_identifier, record_event
 from tokens.protocol.errors import TooManyRequests
 from tokens.throttling import check_sign_in_lockout, record_sign_in_failure
 
@@ -40,8 +44,15 @@ class SignInThrottle:
         except ValidationError as error:
             if getattr(error, "code", None) == "invalid_login":
                 record_sign_in_failure(username=username, address=address)
-                record_event(AuditAction.SIGN_IN_FAILED, details={"username": username}, user=None)
+                record_event(AuditAction.SIGN_IN_FAILED, details={"username": _recordable(username)}, user=None)
             raise
+
+
+def _recordable(username: str) -> str:
+    """The username as typed when such a user exists; else its digest, for it may be a password."""
+    users = get_user_model()._default_manager
+    exists = users.filter(**{users.model.USERNAME_FIELD: username}).exists()
+    return username if exists else digest_unknown_identifier(username)
 
 
 class ThrottledAuthenticationForm(SignInThrottle, AuthenticationForm):

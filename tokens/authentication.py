@@ -7,6 +7,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
 from . import services
+from .audiences import is_sandbox
 from .protocol.errors import BearerError, InvalidToken, MissingToken
 from .protocol.formats import TokenClaims
 from .protocol.scopes import parse_scope
@@ -48,6 +49,10 @@ class BearerTokenAuthentication(BaseAuthentication):
     ``request.user`` is a ``TokenClient`` and ``request.auth`` the token's ``TokenClaims``. A
     request without a bearer token is left to the next authentication class (or to the
     permission, which answers 401 with the bare ``Bearer realm="api"`` challenge).
+
+    Sandbox tokens (their own ``aud``, ``env: sandbox``) are refused with 401 ``invalid_token``
+    unless the view opts in with ``accept_sandbox_tokens = True``; it then tells them apart by
+    ``request.auth.env``.
     """
 
     keyword = "bearer"
@@ -64,7 +69,14 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise BearerException(InvalidToken()) from None
         except InvalidToken as error:
             raise BearerException(error) from None
+        if is_sandbox(aud=claims.aud, env=claims.env) and not _accepts_sandbox_tokens(request):
+            raise BearerException(InvalidToken("Sandbox tokens are not accepted by this resource."))
         return TokenClient(client_id=claims.client_id, scope=parse_scope(claims.scope)), claims
 
     def authenticate_header(self, request: Request) -> str:
         return MissingToken().headers["WWW-Authenticate"]
+
+
+def _accepts_sandbox_tokens(request: Request) -> bool:
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return getattr(view, "accept_sandbox_tokens", False) is True

@@ -176,7 +176,13 @@ BearerErrorBody = inline_serializer(
 )
 HELLO_RESPONSES = {
     200: inline_serializer(
-        "Hello", {"message": serializers.CharField(), "client_id": serializers.CharField(), "scope": serializers.CharField()}
+        "Hello",
+        {
+            "message": serializers.CharField(),
+            "client_id": serializers.CharField(),
+            "scope": serializers.CharField(),
+            "env": serializers.ChoiceField(choices=["production", "sandbox"], help_text="The token's environment."),
+        },
     ),
     401: OpenApiResponse(BearerErrorBody, description='No, bad, expired or revoked token; `WWW-Authenticate: Bearer realm="api"`.'),
     403: OpenApiResponse(BearerErrorBody, description="The token lacks a scope; `error=\"insufficient_scope\"`."),

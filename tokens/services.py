@@ -16,6 +16,7 @@ from clients.scope_grants import public_scope_names
 from clients.prepared import PreparedInsert
 from clients.services import authenticate_client, describe_client
 
+from .audiences import token_audience
 from .keystore import key_store, published_keys_query
 from .models import AccessToken, SigningKey
 from .protocol.client_auth import read_client_credentials
@@ -86,7 +87,7 @@ def issue_token(
         iss=settings.OAUTH_ISSUER,
         sub=key_pair.client_id,
         client_id=key_pair.client_id,
-        aud=settings.OAUTH_AUDIENCE,
+        aud=token_audience(key_pair.environment),
         iat=issued_at,
         exp=issued_at + grant.lifetime,
         jti=new_jti(),

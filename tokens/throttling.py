@@ -1,10 +1,14 @@
 """Counting failures and requests in the shared cache (Redis when ``REDIS_URL`` is set).
 
-Failed client authentications lock out the client id and the source address that failed
-(``OAUTH_LOCKOUT_*``); portal and admin sign-ins are counted the same way by username. A locked
-caller is answered 429 before its secret is looked at. Token issuance may be rate-limited per
-client id (``OAUTH_TOKEN_RATE_LIMIT``): per client, not per address, as many services share
-one NAT address. The cost on a good request is one cache read (two keys).
+Failed client authentications are counted per client id and per source address
+(``OAUTH_LOCKOUT_*``); past the threshold, further *failing* attempts get 429. Right credentials
+are never refused by a lockout, and are not even counted: the cache is consulted only once a
+secret has proved wrong, so a good request costs no round trip here. Portal and admin sign-ins
+are counted per (username, address) and per address, and checked before the password, which can
+be guessed. Token issuance may be rate-limited per client id (``OAUTH_TOKEN_RATE_LIMIT``): per
+client, not per address, as many services share one NAT address.
+
+Without ``REDIS_URL`` each worker process counts on its own (README "Security").
 """
 
 import functools
@@ -49,30 +53,27 @@ def _fail_open(function):
     return guarded
 
 
+# Each counted identity: its name in the cache key, the value as sent, and its own policy.
+Counted = tuple[tuple[str, str, LockoutPolicy], ...]
+
+
 @_fail_open
-def check_lockout(*, kind: str, identities: dict[str, str]) -> None:
-    """Raise ``TooManyRequests`` while any of the identities (client id, address) is locked out."""
-    if not lockout_policy().enabled:
-        return
-    keys = [_lock_key(kind, name, value) for name, value in identities.items() if value]
+def locked_for(*, kind: str, counted: Counted) -> int | None:
+    """Seconds until the last lockout among the identities ends, or None when none is locked."""
+    keys = [_lock_key(kind, name, value) for name, value, policy in counted if value and policy.enabled]
+    if not keys:
+        return None
     now = clock()
     locked_until = max((until for until in cache.get_many(keys).values() if until > now), default=None)
-    if locked_until is not None:
-        raise TooManyRequests(
-            "Too many failed authentication attempts; try again later.",
-            retry_after=seconds_until(locked_until, now),
-        )
+    return None if locked_until is None else seconds_until(locked_until, now)
 
 
 @_fail_open
-def record_failure(*, kind: str, identities: dict[str, str]) -> None:
-    """Count one failed attempt for each identity; reaching the threshold locks it for the window."""
-    policy = lockout_policy()
-    if not policy.enabled:
-        return
+def record_failure(*, kind: str, counted: Counted) -> None:
+    """Count one failed attempt for each identity; reaching its threshold locks it for the window."""
     now = clock()
-    for name, value in identities.items():
-        if not value:
+    for name, value, policy in counted:
+        if not value or not policy.enabled:
             continue
         count_key = f"failures:{kind}:{name}:{_digest(value)}"
         if _increment(count_key, policy.window) >= policy.threshold:
@@ -80,24 +81,47 @@ def record_failure(*, kind: str, identities: dict[str, str]) -> None:
             cache.delete(count_key)  # the next window starts counting from zero
 
 
-def check_client_lockout(*, client_id: str, address: str) -> None:
-    """Refuse (429) a client authentication from a locked-out client id or address."""
-    check_lockout(kind=CLIENT_AUTHENTICATION, identities={"client_id": client_id, "address": address})
-
-
 def record_client_failure(*, client_id: str, address: str) -> None:
-    """Count a failed client authentication against the client id as sent and the address."""
-    record_failure(kind=CLIENT_AUTHENTICATION, identities={"client_id": client_id, "address": address})
+    """Count a failed client authentication; past the threshold, refuse it with 429.
+
+    Called only once the credentials have proved wrong, so a right secret never meets a lockout
+    and a good request costs no cache round trip (CONTRACT "Client credentials over their life").
+    Failures are counted against the client id as sent and the address. While either is locked,
+    ``TooManyRequests`` is raised (and nothing more is counted) instead of returning: the caller
+    then answers 429 rather than 401.
+    """
+    policy = lockout_policy()
+    counted = (("client_id", client_id, policy), ("address", address, policy))
+    retry_after = locked_for(kind=CLIENT_AUTHENTICATION, counted=counted)
+    if retry_after is not None:
+        raise TooManyRequests("Too many failed authentication attempts; try again later.", retry_after=retry_after)
+    record_failure(kind=CLIENT_AUTHENTICATION, counted=counted)
+
+
+def _sign_in_counted(username: str, address: str) -> Counted:
+    # Per (username, address): one person's typos, or an attacker's guesses, lock that username only
+    # from that address, so nobody can lock an operator out from elsewhere. Per address, with a
+    # higher threshold: password spraying over many usernames, without locking out an office
+    # behind one address for a few colleagues' typos.
+    policy = lockout_policy()
+    per_address = LockoutPolicy(threshold=settings.OAUTH_SIGN_IN_ADDRESS_THRESHOLD, window=policy.window)
+    return (("username_address", f"{username.lower()}\n{address}", policy), ("address", address, per_address))
 
 
 def check_sign_in_lockout(*, username: str, address: str) -> None:
-    """Refuse (429) a portal or admin sign-in for a locked-out username or address."""
-    check_lockout(kind=SIGN_IN, identities={"username": username.lower(), "address": address})
+    """Refuse (429) a portal or admin sign-in while this username from this address, or the address, is locked.
+
+    Checked before the password: a password can be guessed, so a lockout that let the right one
+    through would tell a guesser which guess was right.
+    """
+    retry_after = locked_for(kind=SIGN_IN, counted=_sign_in_counted(username, address))
+    if retry_after is not None:
+        raise TooManyRequests("Too many failed sign-ins; try again later.", retry_after=retry_after)
 
 
 def record_sign_in_failure(*, username: str, address: str) -> None:
-    """Count a failed sign-in against the username and the address."""
-    record_failure(kind=SIGN_IN, identities={"username": username.lower(), "address": address})
+    """Count a failed sign-in against the username from this address, and against the address."""
+    record_failure(kind=SIGN_IN, counted=_sign_in_counted(username, address))
 
 
 @_fail_open

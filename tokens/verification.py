@@ -21,6 +21,7 @@ from clients.models import KeyPair
 from clients.prepared import PreparedQuery
 from clients.services import find_key_pair, key_pairs_with_application
 
+from .audiences import accepted_audiences, token_audience
 from .keystore import key_store
 from .models import AccessToken
 from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt, unverified_kid
@@ -50,18 +51,18 @@ def find_live_token(token: str, *, now: datetime) -> TokenClaims | None:
 
 def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
     """Check a JWT's signature and claims against our published keys, without the database."""
-    issuer, audience = settings.OAUTH_ISSUER, settings.OAUTH_AUDIENCE
+    issuer, audiences = settings.OAUTH_ISSUER, accepted_audiences()  # production and sandbox
     verified = _verified_tokens.get(token)
     if verified is not None:
         claims, kid = verified
-        if claims.iss == issuer and claims.aud == audience and key_store.find(kid) is not None:
+        if claims.iss == issuer and claims.aud in audiences and key_store.find(kid) is not None:
             return claims if claims.exp > now.timestamp() else None
     try:
         decoded = decode_jwt(
             token,
             find_key=key_store.find,
             issuer=issuer,
-            audience=audience,
+            audience=audiences,
             # The algorithms we sign with, never the token's say; each key is also pinned to its own.
             algorithms=list(SUPPORTED_ALGORITHMS),
             now=int(now.timestamp()),
@@ -70,7 +71,7 @@ def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
         claims = TokenClaims(**{field.name: decoded.get(field.name, "") for field in fields(TokenClaims)})
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
-    if claims.iss == issuer and claims.aud == audience:  # a list-valued aud is verified every time
+    if claims.iss == issuer and claims.aud in audiences:  # a list-valued aud is verified every time
         _remember_verified(token, claims, kid=unverified_kid(token))
     return claims
 
@@ -132,7 +133,7 @@ def _read_record(record: dict[str, Any]) -> tuple[TokenClaims, str]:
         iss=settings.OAUTH_ISSUER,
         sub=record["client_id"],
         client_id=record["client_id"],
-        aud=settings.OAUTH_AUDIENCE,
+        aud=token_audience(record["environment"]),
         iat=_timestamp(record["issued_at"]),
         exp=_timestamp(record["expires_at"]),
         jti=record["jti"],

@@ -62,11 +62,11 @@ class SharedSetup:
         """Register a client as an operator would, adding its scopes to the (empty) registry."""
         return json.loads(self.manage("createclient", name, "--create-scopes", *options))
 
-    def start(self, *, workers: int = 1, host: str = "") -> Instance:
+    def start(self, *, workers: int = 1, host: str = "", args: tuple[str, ...] = ()) -> Instance:
         """Start an instance on a free port and wait until it answers ``/healthz``.
 
         host names another simulated host: its own ``VAR_DIR``, so it shares no stamp files with
-        the management commands and the instances of the default host.
+        the management commands and the instances of the default host. args go to gunicorn too.
         """
         port = _free_port()
         env = {**self.env, "VAR_DIR": str(self.folder / f"host-{host}")} if host else self.env
@@ -74,7 +74,7 @@ class SharedSetup:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(workers), "--no-control-socket",
+                "--workers", str(workers), "--no-control-socket", *args,
             ],
             env=env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         )

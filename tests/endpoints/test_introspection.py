@@ -67,7 +67,7 @@ def test_an_active_token_is_described_with_every_field(gateway, introspect, make
         "exp": int(row.expires_at.timestamp()),
         "iat": int(row.issued_at.timestamp()),
         "sub": keys.client_id,
-        "aud": settings.OAUTH_AUDIENCE,
+        "aud": settings.OAUTH_AUDIENCE + "/sandbox",
         "iss": settings.OAUTH_ISSUER,
         "jti": row.jti,
         "env": "sandbox",

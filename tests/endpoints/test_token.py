@@ -63,7 +63,7 @@ def test_jwt_claims_follow_rfc9068(make_keys, request_token, settings):
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["iss"] == settings.OAUTH_ISSUER
     assert claims["sub"] == claims["client_id"] == keys.client_id
-    assert claims["aud"] == settings.OAUTH_AUDIENCE
+    assert claims["aud"] == settings.OAUTH_AUDIENCE + "/sandbox"  # a sandbox key's tokens have their own audience
     assert claims["exp"] - claims["iat"] == 3600
     assert claims["scope"] == "write"
     assert claims["env"] == "sandbox"

@@ -90,7 +90,7 @@ def test_the_example_client_gets_a_token_and_calls_hello(live_server):
     assert lines[2].startswith("expires_in:   3600 seconds (at ")
     assert lines[4] == "GET /api/hello -> 200"
     answer = json.loads("\n".join(lines[5:]))
-    assert answer == {"message": "Congrats! You've hit an OAuth protected resource", "client_id": keys.client_id, "scope": "read"}
+    assert answer == {"message": "Congrats! You've hit an OAuth protected resource", "client_id": keys.client_id, "scope": "read", "env": "production"}
     assert not WHOLE_JWT.search(result.stdout + result.stderr)
 
 

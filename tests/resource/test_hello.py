@@ -30,7 +30,7 @@ def test_get_with_any_valid_token_answers_who_called(make_keys, issue, hello, to
     keys = make_keys(token_format=token_format)
     response = hello(issue(keys=keys))
     assert response.status_code == 200
-    assert response.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read"}
+    assert response.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read", "env": "production"}
     assert MESSAGE == "Congrats! You've hit an OAuth protected resource"
 
 
@@ -48,7 +48,7 @@ def test_post_needs_scope_write(make_keys, issue, hello, token_format):
 
     allowed = hello(issue(keys=keys, scope="read write"), method="post")
     assert allowed.status_code == 200
-    assert allowed.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read write"}
+    assert allowed.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read write", "env": "production"}
 
 
 def test_no_token_is_401_with_the_bare_challenge(hello):

@@ -1,15 +1,19 @@
 """The audit trail: an AuditEvent row and one JSON line on stdout per security-relevant event."""
 
+import importlib
 import json
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 
 from audit.models import AuditAction, AuditEvent
-from audit.services import recent_events, record_application_change, record_event
+from audit.services import digest_unknown_identifier, recent_events, record_application_change, record_event
 from clients.services import IssuedKeys, regenerate_secret
 from clients.models import Application, KeyPair
 from tokens.keystore import rotate_signing_key
+
+scrub_migration = importlib.import_module("audit.migrations.0003_digest_unknown_identifiers")
 
 
 def audit_lines(capsys) -> list[dict]:
@@ -63,7 +67,10 @@ def test_failed_client_authentication_records_reason_and_address(make_keys, requ
     event = AuditEvent.objects.get(action=AuditAction.CLIENT_AUTH_FAILED)
     assert event.details == {"reason": reason}
     assert event.address == "198.51.100.1"
-    assert event.client_id == attempt.client_id[:64]  # as sent, cut to the column
+    if presented == "unknown":  # an id that matches nothing may be a secret: only a digest of it
+        assert event.client_id.startswith("unknown:") and len(event.client_id) == 20
+    else:
+        assert event.client_id == attempt.client_id
     assert "bad-secret" not in json.dumps(event.details) + event.client_id
 
 
@@ -130,3 +137,21 @@ def test_application_edits_are_changes_and_disabling_is_its_own_event(make_appli
     application.is_active = False
     disabled = record_application_change(application, changed_fields=["is_active"])
     assert disabled.action == AuditAction.APPLICATION_DISABLED and disabled.application == application
+
+
+def test_the_migration_digests_unknown_ids_and_usernames_recorded_before(make_keys, django_user_model):
+    """Rows written before unknown identifiers were digested may hold a secret sent in the wrong field."""
+    keys = make_keys()
+    django_user_model.objects.create_user("operator", password="a long enough password 3")
+    AuditEvent.objects.create(action=AuditAction.CLIENT_AUTH_FAILED, client_id=keys.client_secret)
+    AuditEvent.objects.create(action=AuditAction.CLIENT_AUTH_FAILED, client_id=keys.client_id)
+    AuditEvent.objects.create(action=AuditAction.SIGN_IN_FAILED, details={"username": "my password 123"})
+    AuditEvent.objects.create(action=AuditAction.SIGN_IN_FAILED, details={"username": "operator"})
+
+    scrub_migration.digest_unknown_identifiers(django_apps, None)
+
+    failed = AuditEvent.objects.order_by("id")
+    client_ids = failed.filter(action=AuditAction.CLIENT_AUTH_FAILED).values_list("client_id", flat=True)
+    assert list(client_ids) == [digest_unknown_identifier(keys.client_secret), keys.client_id]
+    usernames = [event.details["username"] for event in failed.filter(action=AuditAction.SIGN_IN_FAILED)]
+    assert usernames == [digest_unknown_identifier("my password 123"), "operator"]

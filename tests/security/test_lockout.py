@@ -1,7 +1,8 @@
-"""Brute force: failed client authentications lock out the client id and the address (RFC 6749 §10.10).
+"""Brute force: failed client authentications are counted per client id and per address (RFC 6749 §10.10).
 
-Threshold and window come from OAUTH_LOCKOUT_THRESHOLD / OAUTH_LOCKOUT_WINDOW; a locked caller
-gets 429 (RFC 6585 §4) with Retry-After and an RFC 6749 §5.2 body, without its secret checked.
+Threshold and window come from OAUTH_LOCKOUT_THRESHOLD / OAUTH_LOCKOUT_WINDOW. Past the threshold,
+wrong credentials get 429 (RFC 6585 §4) with Retry-After and an RFC 6749 §5.2 body; right
+credentials are never refused by a lockout (CONTRACT "Client credentials over their life").
 """
 
 import pytest
@@ -32,11 +33,11 @@ def fail(request_token, keys, times, address="10.0.0.1"):
         assert response.status_code == 401, response.content
 
 
-def test_past_the_threshold_the_client_gets_429_with_retry_after(make_keys, request_token, frozen_clock):
+def test_past_the_threshold_wrong_secrets_get_429_with_retry_after(make_keys, request_token, frozen_clock):
     keys = make_keys()
     fail(request_token, keys, 3)
     frozen_clock[0] += 15
-    response = request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"})
+    response = request_token(wrong_secret(keys), headers={"REMOTE_ADDR": "10.0.0.1"})
     assert response.status_code == 429
     assert response["Retry-After"] == "45"
     assert response.json() == {
@@ -49,36 +50,64 @@ def test_past_the_threshold_the_client_gets_429_with_retry_after(make_keys, requ
 def test_the_429_body_follows_the_negotiated_format(make_keys, request_token):
     keys = make_keys()
     fail(request_token, keys, 3)
-    response = request_token(keys, format="xml", headers={"REMOTE_ADDR": "10.0.0.1"})
+    response = request_token(wrong_secret(keys), format="xml", headers={"REMOTE_ADDR": "10.0.0.1"})
     assert response.status_code == 429
     assert response["Content-Type"].startswith("application/xml")
     assert b"<oauth><error>temporarily_unavailable</error>" in response.content
-    response = request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1", "HTTP_ACCEPT": "application/x-www-form-urlencoded"})
+    response = request_token(
+        wrong_secret(keys), headers={"REMOTE_ADDR": "10.0.0.1", "HTTP_ACCEPT": "application/x-www-form-urlencoded"}
+    )
     assert response.content.startswith(b"error=temporarily_unavailable&error_description=")
 
 
-def test_a_locked_client_id_is_refused_without_checking_the_secret(make_keys, request_token, monkeypatch):
+def post_as(api_client, path, authorization, address):
+    body = "grant_type=client_credentials" if path == "/oauth/token" else "token=abc"
+    return api_client.post(
+        path, body, content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=authorization,
+        REMOTE_ADDR=address,
+    )
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+@pytest.mark.parametrize("address", ["10.0.0.1", "10.0.0.2"], ids=["attacker_address", "own_address"])
+def test_a_right_secret_is_never_refused_by_a_lockout(make_keys, api_client, path, address):
+    """Anyone who knows a client id could otherwise stop that client, a resource server's introspection included."""
+    keys = make_keys(is_resource_server=True)
+    wrong, right = basic_auth(keys.client_id, "not-the-secret"), basic_auth(keys.client_id, keys.client_secret)
+    statuses = [post_as(api_client, path, wrong, "10.0.0.1").status_code for _ in range(20)]
+    assert statuses == [401] * 3 + [429] * 17
+    response = post_as(api_client, path, right, address)
+    assert response.status_code == 200, response.content
+    assert "Retry-After" not in response
+    if path == "/oauth/token":
+        assert response.json()["token_type"] == "Bearer"
+    if path == "/oauth/introspect":
+        assert response.json() == {"active": False}
+
+
+def test_a_right_secret_costs_no_lockout_lookup(make_keys, request_token, monkeypatch):
     keys = make_keys()
-    fail(request_token, keys, 3)
-    checked = []
-    monkeypatch.setattr("clients.services.check_client_secret", lambda *args: checked.append(args) or True)
-    response = request_token(keys, headers={"REMOTE_ADDR": "10.9.9.9"})  # another address: the id is locked
-    assert response.status_code == 429
-    assert checked == []
+    looked_up = []
+    monkeypatch.setattr(throttling, "locked_for", lambda **kwargs: looked_up.append(kwargs) or None)
+    assert request_token(keys).status_code == 200
+    assert looked_up == []
+    assert request_token(wrong_secret(keys)).status_code == 401
+    assert len(looked_up) == 1
 
 
 def test_other_clients_from_other_addresses_are_not_affected(make_keys, request_token, make_application):
     locked, other = make_keys(), make_keys(make_application("other"))
     fail(request_token, locked, 3, address="10.0.0.1")
-    assert request_token(other, headers={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+    assert request_token(wrong_secret(other), headers={"REMOTE_ADDR": "10.0.0.2"}).status_code == 401
 
 
-def test_failures_from_one_address_lock_that_address_for_every_client(make_keys, request_token, make_application):
+def test_failures_from_one_address_lock_that_address_for_every_wrong_secret(make_keys, request_token, make_application):
     keys = [make_keys(make_application(f"app{n}")) for n in range(4)]
     for each in keys[:3]:  # one failure per client id: no id reaches the threshold
         fail(request_token, each, 1, address="10.0.0.66")
-    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.66"}).status_code == 429
-    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.67"}).status_code == 200
+    assert request_token(wrong_secret(keys[3]), headers={"REMOTE_ADDR": "10.0.0.66"}).status_code == 429
+    assert request_token(wrong_secret(keys[3]), headers={"REMOTE_ADDR": "10.0.0.67"}).status_code == 401
+    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.66"}).status_code == 200
 
 
 def test_unknown_client_ids_count_too(make_keys, request_token):
@@ -87,29 +116,28 @@ def test_unknown_client_ids_count_too(make_keys, request_token):
     assert request_token(ghost, headers={"REMOTE_ADDR": "10.0.0.6"}).status_code == 429
 
 
-def test_a_correct_secret_works_again_once_the_lockout_ends(make_keys, request_token, frozen_clock):
+def test_a_wrong_secret_gets_401_again_once_the_lockout_ends(make_keys, request_token, frozen_clock):
     keys = make_keys()
     fail(request_token, keys, 3)
-    assert request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
+    assert request_token(wrong_secret(keys), headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
     frozen_clock[0] += 61
-    response = request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"})
-    assert response.status_code == 200
-    assert response.json()["token_type"] == "Bearer"
+    response = request_token(wrong_secret(keys), headers={"REMOTE_ADDR": "10.0.0.1"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
 
 def test_the_count_starts_afresh_after_a_lockout(make_keys, request_token, frozen_clock):
     keys = make_keys()
     fail(request_token, keys, 3)
     frozen_clock[0] += 61
-    fail(request_token, keys, 2)  # two failures in the new window: not locked yet
-    assert request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+    fail(request_token, keys, 3)  # three failures in the new window: 401 each, then locked again
+    assert request_token(wrong_secret(keys), headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
 
 
 def test_threshold_zero_switches_lockout_off(make_keys, request_token, settings):
     settings.OAUTH_LOCKOUT_THRESHOLD = 0
     keys = make_keys()
     fail(request_token, keys, 5)
-    assert request_token(keys, headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
 
 
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(make_keys, request_token, make_application):
@@ -117,7 +145,7 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(make_keys, request
     for n, each in enumerate(keys[:3]):  # the attacker varies X-Forwarded-For: it is not believed
         spoofed = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"203.0.113.{n}"}
         assert request_token(wrong_secret(each), headers=spoofed).status_code == 401
-    assert request_token(keys[3], headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
+    assert request_token(wrong_secret(keys[3]), headers={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_keys, request_token, make_application, settings):
@@ -126,11 +154,12 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_keys, requ
     via_proxy = {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
     for each in keys[:3]:
         assert request_token(wrong_secret(each), headers=via_proxy).status_code == 401
-    assert request_token(keys[3], headers=via_proxy).status_code == 429
+    assert request_token(wrong_secret(keys[3]), headers=via_proxy).status_code == 429
     # Another caller behind the same proxy is not locked out.
-    assert request_token(keys[3], headers={**via_proxy, "HTTP_X_FORWARDED_FOR": "198.51.100.8"}).status_code == 200
-    locked = AuditEvent.objects.filter(action=AuditAction.CLIENT_AUTH_FAILED).values_list("address", flat=True)
-    assert set(locked) == {"198.51.100.7"}
+    other = {**via_proxy, "HTTP_X_FORWARDED_FOR": "198.51.100.8"}
+    assert request_token(wrong_secret(keys[3]), headers=other).status_code == 401
+    failed = AuditEvent.objects.filter(action=AuditAction.CLIENT_AUTH_FAILED).values_list("address", flat=True)
+    assert list(failed).count("198.51.100.7") == 3
 
 
 def test_token_rate_limit_is_per_client_and_answers_429(make_keys, request_token, make_application, settings, frozen_clock):
@@ -151,26 +180,6 @@ def test_token_rate_limit_is_per_client_and_answers_429(make_keys, request_token
 def test_token_rate_limit_is_off_by_default(make_keys, request_token):
     keys = make_keys()
     assert {request_token(keys).status_code for _ in range(12)} == {200}
-
-
-@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
-def test_introspection_and_revocation_count_and_honour_the_same_lockout(make_keys, api_client, frozen_clock, path):
-    keys = make_keys(is_resource_server=True)
-    wrong, right = basic_auth(keys.client_id, "not-the-secret"), basic_auth(keys.client_id, keys.client_secret)
-
-    def post(url, authorization, address="10.0.0.1"):
-        body = "grant_type=client_credentials" if url == "/oauth/token" else "token=abc"
-        return api_client.post(
-            url, body, content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=authorization,
-            REMOTE_ADDR=address,
-        )
-
-    assert [post(path, wrong).status_code for _ in range(3)] == [401, 401, 401]
-    for url in ("/oauth/introspect", "/oauth/revoke", "/oauth/token"):
-        response = post(url, right, address="10.0.0.2")  # the client id is locked, wherever it goes
-        assert response.status_code == 429, url
-        assert response["Retry-After"] == "60" and response.json()["error"] == "temporarily_unavailable"
-    assert post(path, right, address="10.0.0.3").status_code == 429
 
 
 def test_an_unreachable_cache_lets_requests_through_and_says_so(make_keys, request_token, monkeypatch, settings, caplog):

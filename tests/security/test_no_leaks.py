@@ -15,6 +15,7 @@ import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
+from audit.models import AuditAction, AuditEvent
 from clients.models import KeyPair
 from clients.services import regenerate_secret
 from tests.conftest import basic_auth
@@ -159,4 +160,49 @@ def test_no_secret_token_or_private_key_leaks(
         for where, text in produced.items()
         if piece in text
     ]
+    assert leaks == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["basic", "body"])
+def test_a_secret_sent_as_the_client_id_or_username_is_stored_and_logged_nowhere(
+    make_keys, api_client, admin_client, client, django_user_model, small_lockout, caplog, capsys, method
+):
+    """A client that swaps its id and secret, and a password typed into the username box (issue 11)."""
+    caplog.set_level(logging.DEBUG)
+    keys = make_keys(is_resource_server=True)
+    swapped = (keys.client_secret, keys.client_id)  # id and secret the wrong way round
+
+    def post(path, body):
+        if method == "basic":
+            return api_client.post(path, body, format="json", HTTP_AUTHORIZATION=basic_auth(*swapped))
+        return api_client.post(path, {**body, "client_id": swapped[0], "client_secret": swapped[1]}, format="json")
+
+    statuses = [post("/oauth/token", {"grant_type": "client_credentials"}).status_code for _ in range(4)]
+    statuses += [post(path, {"token": "abc"}).status_code for path in ("/oauth/introspect", "/oauth/revoke")]
+    assert statuses == [401, 401, 401, 429, 429, 429]  # past the threshold the lockout's own log line too
+
+    password = "a long enough password 2"
+    django_user_model.objects.create_user("operator", password=password, is_staff=True)
+    signed_in = client.post("/admin/login/", {"username": password, "password": "operator"})
+    assert signed_in.status_code == 200 and "_auth_user_id" not in client.session
+
+    rows = list(AuditEvent.objects.values_list("client_id", "details"))
+    assert {action for action in AuditEvent.objects.values_list("action", flat=True)} >= {
+        AuditAction.CLIENT_AUTH_FAILED, AuditAction.SIGN_IN_FAILED
+    }
+    search = admin_client.get("/admin/audit/auditevent/", {"q": keys.client_secret[:20]})
+    assert search.status_code == 200 and search.context["cl"].result_count == 0
+    produced = {
+        "rows": repr(rows),
+        "logs": "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records),
+        "audit page": admin_client.get("/admin/audit/auditevent/").content.decode(),
+        **{f"event {pk}": admin_client.get(f"/admin/audit/auditevent/{pk}/change/").content.decode()
+           for pk in AuditEvent.objects.values_list("pk", flat=True)},
+    }
+    streams = capsys.readouterr()
+    produced["stdout"], produced["stderr"] = streams.out, streams.err
+    assert '"event":"client_auth_failed"' in produced["stdout"] and '"reason":"locked_out"' in produced["stdout"]
+    leaks = [(where, secret[:6]) for secret in (keys.client_secret, password) for where, text in produced.items()
+             if secret in text]
     assert leaks == []

@@ -135,14 +135,15 @@ def decode_jwt(
     *,
     find_key: Callable[[str], PublishedKey | None],
     issuer: str,
-    audience: str,
+    audience: str | list[str],
     algorithms: list[str],
     now: int,
 ) -> dict[str, Any]:
     """Verify an RFC 9068 access token and return its claims, or raise ``jwt.InvalidTokenError``.
 
     The accepted algorithms come from the caller's settings, never from the token (RFC 8725
-    §3.1); the header's ``kid`` only chooses among our own published keys.
+    §3.1); the header's ``kid`` only chooses among our own published keys. ``aud`` must be the
+    audience given, or one of them when a list is given (RFC 7519 §4.1.3).
     """
     header = _unverified_header(token)
     typ = header.get("typ")
