@@ -5,10 +5,9 @@ from django.db import transaction
 
 from audit.models import AuditAction
 from audit.services import record_application_change, record_event
-from tokens.services import revoke_tokens
+from tokens.services import revoke_tokens, set_application_active
 
 from .models import Application, KeyPair, Scope
-from .services import set_application_active
 
 
 @admin.register(Scope)
@@ -59,10 +58,21 @@ class ApplicationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change:
             record_application_change(obj, changed_fields=form.changed_data)
+            if "is_active" in form.changed_data and not obj.is_active:
+                revoke_tokens(application=obj)  # disabled: none of its tokens works any more
         else:
             record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
 
-    @admin.action(description="Disable selected applications (no new tokens)", permissions=["change"])
+    def delete_model(self, request, obj) -> None:
+        revoke_tokens(application=obj)  # every process learns its tokens are gone, not only the database
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for application in queryset:
+            revoke_tokens(application=application)
+        super().delete_queryset(request, queryset)
+
+    @admin.action(description="Disable selected applications (their tokens are revoked)", permissions=["change"])
     def disable(self, request, queryset) -> None:
         self._set_active(request, queryset, False)
 
