@@ -63,15 +63,6 @@ class ApplicationAdmin(admin.ModelAdmin):
         else:
             record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
 
-    def delete_model(self, request, obj) -> None:
-        revoke_tokens(application=obj)  # every process learns its tokens are gone, not only the database
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for application in queryset:
-            revoke_tokens(application=application)
-        super().delete_queryset(request, queryset)
-
     @admin.action(description="Disable selected applications (their tokens are revoked)", permissions=["change"])
     def disable(self, request, queryset) -> None:
         self._set_active(request, queryset, False)
