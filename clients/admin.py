@@ -5,12 +5,11 @@ from django.db import transaction
 
 from audit.models import AuditAction
 from audit.services import record_application_change, record_event
-from tokens.services import revoke_tokens
+from tokens.services import revoke_tokens, set_application_active
 
 from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .scope_grants import approve_pending_scopes, deny_pending_scopes
-from .services import set_application_active
 
 
 @admin.register(Scope)
@@ -95,13 +94,15 @@ class ApplicationAdmin(admin.ModelAdmin):
                 "fields": ["owner"], "previous_owner": previous_owner, "new_owner": _owner_name(obj.owner)})
         if change:
             record_application_change(obj, changed_fields=[name for name in form.changed_data if name != "owner"])
+            if "is_active" in form.changed_data and not obj.is_active:
+                revoke_tokens(application=obj)  # disabled: none of its tokens works any more
         else:
             record_event(AuditAction.APPLICATION_CREATED, application=obj, details={"name": obj.name})
 
     def has_generate_keys_permission(self, request) -> bool:
         return request.user.has_perm("clients.add_keypair")
 
-    @admin.action(description="Disable selected applications (no new tokens)", permissions=["change"])
+    @admin.action(description="Disable selected applications (their tokens are revoked)", permissions=["change"])
     def disable(self, request, queryset) -> None:
         self._set_active(request, queryset, False)
 

@@ -151,17 +151,6 @@ def update_application(*, application: Application, **changes: Any) -> Applicati
     return application
 
 
-@transaction.atomic
-def set_application_active(*, application: Application, is_active: bool) -> bool:
-    """Enable or disable an application; a disabled one gets no tokens. True if it changed."""
-    if application.is_active == is_active:
-        return False
-    application.is_active = is_active
-    application.save(update_fields=["is_active", "updated_at"])
-    record_application_change(application, changed_fields=["is_active"])
-    return True
-
-
 def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
     """The owner's applications with their key pairs, token count and last use, in three queries.
 

@@ -111,6 +111,11 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "oauthserver",
+            # A Redis that hangs costs a request this long at most (tokens/shared_cache.py), not forever.
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.5),
+            },
         }
     }
 else:
@@ -176,8 +181,8 @@ OAUTH_CLIENT_CREDENTIALS_ENABLED = env.bool("OAUTH_CLIENT_CREDENTIALS_ENABLED", 
 OAUTH_MAX_REQUEST_BYTES = env.int("OAUTH_MAX_REQUEST_BYTES", default=8192)
 # How long a process trusts its in-memory copy of the signing keys before re-reading them.
 OAUTH_KEY_CACHE_SECONDS = env.int("OAUTH_KEY_CACHE_SECONDS", default=30)
-# How long a token's state (live or revoked) may be answered from the cache: without a shared
-# cache (no REDIS_URL), the bound on a revocation reaching another host (tokens/token_state.py).
+# How long a process keeps a token's state (live or revoked): without a shared cache (no
+# REDIS_URL), the bound on a revocation reaching another host (tokens/token_state.py).
 OAUTH_TOKEN_STATE_CACHE_SECONDS = env.int("OAUTH_TOKEN_STATE_CACHE_SECONDS", default=30)
 # With Redis: how often each process asks it whether any token was revoked since; the bound on a
 # revocation reaching the other processes and instances (tokens/token_state.py). 0: ask every time.

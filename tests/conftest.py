@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from clients.services import IssuedKeys, create_application, generate_keys
 from tokens.keystore import key_store
+from tokens.shared_cache import forget_shared_cache_outage
 from tokens.token_state import forget_token_states
 
 
@@ -17,10 +18,12 @@ from tokens.token_state import forget_token_states
 def _fresh_caches():
     """Each test starts with no cached keys or counters (the database is rolled back too)."""
     key_store.invalidate()
+    forget_shared_cache_outage()
     cache.clear()
     forget_token_states()
     yield
     key_store.invalidate()
+    forget_shared_cache_outage()
     cache.clear()
     forget_token_states()
 

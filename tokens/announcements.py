@@ -1,7 +1,7 @@
 """Tell every process that something changed: at once on this host, within a bound elsewhere.
 
-A change (a signing key rotation) is announced after its transaction commits, and each process
-compares the change's *version* with the one it last acted on:
+A change (a signing key rotation, a token revocation) is announced after its transaction commits,
+and each process compares the change's *version* with the one it last acted on:
 
 - on this host, a stamp file under ``VAR_DIR``, replaced atomically on each announcement: one
   ``stat`` per check, so every worker of the host sees it at once;
@@ -11,10 +11,13 @@ compares the change's *version* with the one it last acted on:
   (a counter starting again from 0 can climb back to the number a process last read).
 
 Without a shared cache, other hosts learn of a change only through their own time bound (for
-keys, ``OAUTH_KEY_CACHE_SECONDS``). A failing cache is "no news", logged once per outage; the time
-bound still holds.
+keys, ``OAUTH_KEY_CACHE_SECONDS``; for token states, ``OAUTH_TOKEN_STATE_CACHE_SECONDS``).
+While the shared cache fails (``tokens.shared_cache``), every ``version()`` differs from every
+other, so whatever a process keeps is re-read from the database on each use: slower, still
+correct. An announcement that could not reach the cache is written again once it is back.
 """
 
+import itertools
 import logging
 import os
 import secrets
@@ -26,9 +29,14 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
+from .shared_cache import call_shared_cache, shared_cache_failing, shared_cache_outages
+
 logger = logging.getLogger(__name__)
 
-Version = tuple[int, int, str]  # (stamp file inode, its mtime in ns, shared value)
+# (stamp file inode, its mtime in ns, shared value, outages seen by this process)
+Version = tuple[int, int, str, int]
+_FAILED = object()
+_unique = itertools.count()
 
 
 class Announcement:
@@ -37,12 +45,12 @@ class Announcement:
     def __init__(self, name: str) -> None:
         self.name = name
         self._shared_value = ""
+        self._unpublished: str | None = None  # announced while the cache failed: written when it is back
         self._polled_at = float("-inf")
-        self._cache_failing = False
         self._lock = threading.Lock()
 
     def announce(self) -> None:
-        """Make every process's next ``version()`` differ from what it read before this call."""
+        """Make every process's next ``version()`` differ from what it read before this call; never raises."""
         path = self._stamp_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,10 +60,9 @@ class Announcement:
         except OSError:  # a read-only folder: this host's other processes fall back on the time bound
             logger.warning("could not write %s; other workers see the change within their time bound", path)
         if _shared_cache() is not None:
-            value = secrets.token_hex(16)
-            if self._cache_call(lambda cache: cache.set(self._cache_key(), value, None)) is not _FAILED:
-                with self._lock:
-                    self._shared_value, self._polled_at = value, time.monotonic()
+            with self._lock:
+                self._unpublished = secrets.token_hex(16)
+            self._publish()
 
     def version(self) -> Version:
         """What this process knows of the change now: compare it with the one last acted on."""
@@ -64,41 +71,46 @@ class Announcement:
             inode, modified = stat.st_ino, stat.st_mtime_ns
         except OSError:
             inode, modified = 0, 0
-        return inode, modified, self._poll_shared()
+        shared = self._poll_shared()
+        if shared_cache_failing():
+            shared = f"unknown {next(_unique)}"  # equal to nothing kept: everything is read again
+        return inode, modified, shared, shared_cache_outages()
+
+    def _publish(self) -> None:
+        value = self._unpublished
+        if value is None:
+            return
+        stored = call_shared_cache(
+            lambda: _shared_cache().set(self._cache_key(), value, None) or True,
+            fallback=False,
+            purpose=f"announcing {self.name}",
+        )
+        if stored:
+            with self._lock:
+                if self._unpublished == value:
+                    self._unpublished = None
+                self._shared_value, self._polled_at = value, time.monotonic()
 
     def _poll_shared(self) -> str:
         if _shared_cache() is None:
             return ""
         poll_seconds = getattr(settings, "OAUTH_REVOCATION_POLL_SECONDS", 1.0)
         if time.monotonic() - self._polled_at >= poll_seconds:
-            value = self._cache_call(lambda cache: cache.get(self._cache_key()))
+            self._publish()
+            value = call_shared_cache(
+                lambda: _shared_cache().get(self._cache_key()), fallback=_FAILED, purpose=f"polling {self.name}"
+            )
             with self._lock:
                 if value is not _FAILED:
                     self._shared_value = value or ""
                 self._polled_at = time.monotonic()
         return self._shared_value
 
-    def _cache_call(self, call):
-        try:
-            result = call(_shared_cache())
-        except Exception:  # any backend's connection error: the cache is optional here
-            if not self._cache_failing:
-                logger.warning("shared cache unreachable; %s changes reach other instances by time bound only", self.name)
-            self._cache_failing = True
-            return _FAILED
-        if self._cache_failing:
-            logger.warning("shared cache reachable again; %s changes propagate through it", self.name)
-        self._cache_failing = False
-        return result
-
     def _cache_key(self) -> str:
         return f"oauth:announcement:{self.name}"
 
     def _stamp_path(self) -> Path:
         return Path(settings.VAR_DIR) / f"{self.name}.stamp"
-
-
-_FAILED = object()
 
 
 def _shared_cache():
@@ -108,3 +120,4 @@ def _shared_cache():
 
 
 signing_keys_changed = Announcement("signing-keys")
+tokens_revoked = Announcement("token-revocations")

@@ -1,16 +1,18 @@
 """Where the OAuth protocol meets the database and the settings."""
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditAction
-from audit.services import record_event
+from audit.services import record_application_change, record_event
 from clients.models import Application, KeyPair
 from clients.scope_grants import public_scope_names
 from clients.prepared import PreparedInsert
@@ -42,7 +44,7 @@ from .protocol.introspection import introspection_response, read_token_reference
 from .protocol.keys import build_jwks, published_algorithms
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
-from .token_state import remember_revoked
+from .token_state import announce_revoked
 from .verification import Introspection, find_live_token, is_plausible_token, verify_jwt
 
 # The row every token request writes, compiled once (the ORM's create() cost four times the INSERT).
@@ -73,7 +75,8 @@ def issue_token(
     """Answer a token request with the client credentials grant (RFC 6749 §4.4).
 
     Two queries: the key pair with its application, and the insert of the token record; a third,
-    the audit row, unless ``OAUTH_AUDIT_TOKEN_ISSUANCE`` is off.
+    the audit row, unless ``OAUTH_AUDIT_TOKEN_ISSUANCE`` is off. The token row and its audit row
+    commit together or not at all: a token whose request failed is never stored live.
     """
     policy = token_policy()
     request = read_token_request(params, policy)
@@ -98,27 +101,29 @@ def issue_token(
         JWTFormat(key_store.active_key()) if grant.token_format == JWTFormat.name else OpaqueFormat()
     )
     access_token = token_format.mint(claims)
-    _TOKEN_RECORD.insert(
-        application_id=key_pair.application_id,
-        key_pair_id=key_pair.pk,
-        client_id=key_pair.client_id,
-        environment=key_pair.environment,
-        scope=claims.scope,
-        token_format=token_format.name,
-        jti=claims.jti,
-        token_hash=hash_token(access_token) if token_format.name == OpaqueFormat.name else None,
-        issued_at=datetime.fromtimestamp(claims.iat, UTC),
-        expires_at=datetime.fromtimestamp(claims.exp, UTC),
-    )
-    record_event(
-        AuditAction.TOKEN_ISSUED,
-        application=key_pair.application,
-        client_id=key_pair.client_id,
-        environment=key_pair.environment,
-        details={"jti": claims.jti, "scope": claims.scope, "format": token_format.name},
-        user=None,
-        persist=settings.OAUTH_AUDIT_TOKEN_ISSUANCE,
-    )
+    audited = settings.OAUTH_AUDIT_TOKEN_ISSUANCE
+    with transaction.atomic() if audited else nullcontext():
+        _TOKEN_RECORD.insert(
+            application_id=key_pair.application_id,
+            key_pair_id=key_pair.pk,
+            client_id=key_pair.client_id,
+            environment=key_pair.environment,
+            scope=claims.scope,
+            token_format=token_format.name,
+            jti=claims.jti,
+            token_hash=hash_token(access_token) if token_format.name == OpaqueFormat.name else None,
+            issued_at=datetime.fromtimestamp(claims.iat, UTC),
+            expires_at=datetime.fromtimestamp(claims.exp, UTC),
+        )
+        record_event(
+            AuditAction.TOKEN_ISSUED,
+            application=key_pair.application,
+            client_id=key_pair.client_id,
+            environment=key_pair.environment,
+            details={"jti": claims.jti, "scope": claims.scope, "format": token_format.name},
+            user=None,
+            persist=audited,
+        )
     return build_token_response(access_token, grant)
 
 
@@ -156,24 +161,22 @@ def server_metadata() -> dict[str, Any]:
 def revoke_tokens(*, application: Application, key_pair: KeyPair | None = None, now: datetime | None = None) -> int:
     """Revoke every live token of an application, or of one of its key pairs; return how many.
 
-    Used by "Revoke all tokens" and "Revoke keys". Works through the live tokens in batches, each
-    its own statement (revoking twice is harmless), so that millions of tokens are neither loaded
-    at once nor revoked in one long transaction; each batch is marked revoked in the cache too.
+    Used by "Revoke all tokens", "Revoke keys" and disabling an application. Works through the
+    live tokens in batches, each committed with its own audit row, so that millions of tokens are
+    neither loaded at once nor revoked in one long transaction (inside a caller's transaction,
+    the whole commits with it). Every process is told once each batch commits.
     """
     now = now or timezone.now()
     live = AccessToken.objects.filter(application=application, revoked_at__isnull=True, expires_at__gt=now)
     if key_pair is not None:
         live = live.filter(key_pair=key_pair)
-    revoked = _revoke_in_batches(live, now)
-    if revoked:
-        record_event(
-            AuditAction.TOKEN_REVOKED,
-            application=application,
-            client_id=key_pair.client_id if key_pair else "",
-            environment=key_pair.environment if key_pair else "",
-            details={"tokens_revoked": revoked},
-        )
-    return revoked
+    return _revoke_in_batches(
+        live,
+        now,
+        application=application,
+        client_id=key_pair.client_id if key_pair else "",
+        environment=key_pair.environment if key_pair else "",
+    )
 
 
 def revoke_selected_tokens(*, tokens: QuerySet[AccessToken], now: datetime | None = None) -> int:
@@ -182,19 +185,48 @@ def revoke_selected_tokens(*, tokens: QuerySet[AccessToken], now: datetime | Non
     live = tokens.filter(revoked_at__isnull=True, expires_at__gt=now)
     revoked = 0
     for application in Application.objects.filter(id__in=live.values("application_id")):
-        count = _revoke_in_batches(live.filter(application=application), now)
-        record_event(AuditAction.TOKEN_REVOKED, application=application, details={"tokens_revoked": count})
+        revoked += _revoke_in_batches(live.filter(application=application), now, application=application)
+    return revoked
+
+
+def _revoke_in_batches(
+    live: QuerySet[AccessToken], now: datetime, *, application: Application, client_id: str = "", environment: str = ""
+) -> int:
+    revoked = 0
+    while batch := list(live.values_list("id", "jti")[:REVOKE_BATCH_SIZE]):
+        with transaction.atomic():
+            count = AccessToken.objects.filter(id__in=[row_id for row_id, _ in batch], revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+            if count:
+                record_event(
+                    AuditAction.TOKEN_REVOKED,
+                    application=application,
+                    client_id=client_id,
+                    environment=environment,
+                    details={"tokens_revoked": count},
+                )
+            announce_revoked(jti for _, jti in batch)
         revoked += count
     return revoked
 
 
-def _revoke_in_batches(live: QuerySet[AccessToken], now: datetime) -> int:
-    revoked = 0
-    while batch := list(live.values_list("id", "jti")[:REVOKE_BATCH_SIZE]):
-        AccessToken.objects.filter(id__in=[row_id for row_id, _ in batch]).update(revoked_at=now)
-        remember_revoked(jti for _, jti in batch)
-        revoked += len(batch)
-    return revoked
+@transaction.atomic
+def set_application_active(*, application: Application, is_active: bool) -> bool:
+    """Enable or disable an application; return True if it changed.
+
+    Disabling also revokes every live token of it, in the same transaction: no token of a
+    disabled application works, here at once and elsewhere within the revocation bound, and
+    enabling it again revives none of them.
+    """
+    if application.is_active == is_active:
+        return False
+    application.is_active = is_active
+    application.save(update_fields=["is_active", "updated_at"])
+    record_application_change(application, changed_fields=["is_active"])
+    if not is_active:
+        revoke_tokens(application=application)
+    return True
 
 
 def introspect_token(
@@ -231,16 +263,20 @@ def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: d
         jtis = [claims.jti] if claims else []
     else:
         jtis = list(own_live.filter(token_hash=hash_token(token)).values_list("jti", flat=True)[:1])
-    if jtis and own_live.filter(jti__in=jtis).update(revoked_at=now):
-        remember_revoked(jtis)
-        record_event(
-            AuditAction.TOKEN_REVOKED,
-            application=key_pair.application,
-            client_id=key_pair.client_id,
-            environment=key_pair.environment,
-            details={"jti": jtis[0]},
-            user=None,
-        )
+    if not jtis:
+        return
+    # The state change and its audit row commit together; every process is told after the commit.
+    with transaction.atomic():
+        if own_live.filter(jti__in=jtis).update(revoked_at=now):
+            record_event(
+                AuditAction.TOKEN_REVOKED,
+                application=key_pair.application,
+                client_id=key_pair.client_id,
+                environment=key_pair.environment,
+                details={"jti": jtis[0]},
+                user=None,
+            )
+            announce_revoked(jtis)
 
 
 def validate_access_token(token: str, *, now: datetime | None = None) -> TokenClaims:

@@ -22,6 +22,7 @@ from django.core.cache import cache
 
 from .protocol.errors import TooManyRequests
 from .protocol.throttling import LockoutPolicy, RateLimit, seconds_until
+from .shared_cache import call_shared_cache
 
 clock: Callable[[], float] = time.time  # replaced in tests
 logger = logging.getLogger(__name__)
@@ -36,19 +37,16 @@ def lockout_policy() -> LockoutPolicy:
 
 
 def _fail_open(function):
-    """Let requests through, logged, while the cache is unreachable: an outage of Redis must not
-    become an outage of the token endpoint, and 256-bit secrets do not fall to a short window of
-    unthrottled guessing. ``TooManyRequests`` passes through."""
+    """Let requests through while the cache is unreachable, logged once per outage
+    (``tokens.shared_cache``): an outage of Redis must not become an outage of the token endpoint,
+    and 256-bit secrets do not fall to a short window of unthrottled guessing. ``TooManyRequests``
+    passes through."""
 
     @functools.wraps(function)
     def guarded(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except TooManyRequests:
-            raise
-        except Exception:  # the cache backend's own errors (redis, django-redis) have no common base
-            logger.warning("throttling skipped: the cache is unavailable", exc_info=True)
-            return None
+        return call_shared_cache(
+            lambda: function(*args, **kwargs), fallback=None, purpose="throttling", passthrough=(TooManyRequests,)
+        )
 
     return guarded
 

@@ -1,19 +1,19 @@
 """Turn a presented access token into its claims: JWTs verified locally, opaque ones by hash.
 
-Both paths honour revocation. On the resource side (``find_live_token``) a token's state comes
-from ``token_state``'s cache, so a valid JWT costs no query once warm; an opaque token's claims
-never change, so they are cached by hash until it expires, and its state by ``jti`` like a JWT's.
-Introspection (``Introspection``) reads the database every time, in the caller's own query.
+Both paths honour revocation, and accept a token only while its record holds the claims it
+carries. On the resource side (``find_live_token``) a token's state comes from what this process
+read (``token_state``), so a valid JWT costs no query once warm; an opaque token's claims never
+change, so each process keeps them by hash until it expires, and its state by ``jti`` like a
+JWT's. Nothing of a token is read from the shared cache. Introspection (``Introspection``) reads
+the database every time, in the caller's own query.
 """
 
-import time
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
@@ -26,7 +26,7 @@ from .keystore import key_store
 from .models import AccessToken
 from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt, unverified_kid
 from .protocol.keys import SUPPORTED_ALGORITHMS
-from .token_state import LIVE, REVOKED, remember_state, revocation_generation, token_state
+from .token_state import LIVE, REVOKED, matching_state, record_of, remember_state, revocations_version, token_state
 
 # Longest token we look at: ours are far shorter; anything longer is garbage, not a lookup.
 MAX_TOKEN_LENGTH = 4096
@@ -45,7 +45,7 @@ def find_live_token(token: str, *, now: datetime) -> TokenClaims | None:
         claims = verify_jwt(token, now=now)
         if claims is None:
             return None
-        return claims if token_state(jti=claims.jti, expires_at=claims.exp, now=now) == LIVE else None
+        return claims if token_state(claims, now=now) == LIVE else None
     return _find_opaque(token, now=now)
 
 
@@ -71,6 +71,8 @@ def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
         claims = TokenClaims(**{field.name: decoded.get(field.name, "") for field in fields(TokenClaims)})
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
+    if claims.exp - claims.iat > settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME:
+        return None  # nothing here issues such a token: its signer is not this server's issuance
     if claims.iss == issuer and claims.aud in audiences:  # a list-valued aud is verified every time
         _remember_verified(token, claims, kid=unverified_kid(token))
     return claims
@@ -91,26 +93,26 @@ def _remember_verified(token: str, claims: TokenClaims, *, kid: str) -> None:
     _verified_tokens[token] = (claims, kid)
 
 
-def _claims_key(token_hash: str) -> str:
-    return f"oauth:opaque-claims:{token_hash}"
+# Opaque tokens' claims by hash, as read from their records: they never change. Their state is
+# checked apart (token_state) on every use. Emptied when full: bounded memory.
+_OPAQUE_CLAIMS_MAX = 10_000
+_opaque_claims: dict[str, TokenClaims] = {}
 
 
 def _find_opaque(token: str, *, now: datetime) -> TokenClaims | None:
     token_hash = hash_token(token)
-    if (cached := cache.get(_claims_key(token_hash))) is not None:
-        claims = TokenClaims(**cached)
-        state = token_state(jti=claims.jti, expires_at=claims.exp, now=now)
+    if (claims := _opaque_claims.get(token_hash)) is not None:
+        state = token_state(claims, now=now)
     else:
-        generation, checked_at = revocation_generation(), time.time()
+        version = revocations_version()
         record = AccessToken.objects.filter(token_hash=token_hash).values_list(RECORD, flat=True).first()
         if record is None:
             return None
         claims, state = _read_record(record)
-        remember_state(
-            jti=claims.jti, state=state, expires_at=claims.exp, now=now, checked_at=checked_at, generation=generation
-        )
-        if (lifetime := claims.exp - int(now.timestamp())) > 0:
-            cache.set(_claims_key(token_hash), claims.as_dict(), lifetime)
+        remember_state(claims.jti, state, record_of(claims), version=version, now=now)
+        if len(_opaque_claims) >= _OPAQUE_CLAIMS_MAX:
+            _opaque_claims.clear()
+        _opaque_claims[token_hash] = claims
     if state != LIVE or claims.exp <= now.timestamp():
         return None
     return claims
@@ -202,5 +204,7 @@ class Introspection:
         # one more round trip to Redis on every introspection, for a resource side that may
         # never see this token.
         claims, state = _read_record(self.record)
-        claims = self.jwt_claims or claims
+        if self.jwt_claims is not None:
+            state = matching_state(self.jwt_claims, state, record_of(claims))
+            claims = self.jwt_claims
         return claims if state == LIVE and claims.exp > self.now.timestamp() else None

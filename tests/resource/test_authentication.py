@@ -1,5 +1,7 @@
 """RFC 6750 §2.1 and §3.1: BearerTokenAuthentication and RequiredScopes on other projects' views."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -12,15 +14,8 @@ from tokens.authentication import BearerTokenAuthentication, TokenClient
 from tokens.models import AccessToken
 from tokens.permissions import RequiredScopes
 from tokens.protocol.formats import TokenClaims
-from tokens.token_state import (
-    LIVE,
-    REVOKED,
-    _cache_is_per_process,
-    forget_token_states,
-    remember_state,
-    stamp_revocation,
-    token_state,
-)
+from tokens.announcements import tokens_revoked
+from tokens.token_state import LIVE, REVOKED, forget_token_states, remember_state, revocations_version, token_state
 
 pytestmark = pytest.mark.django_db
 factory = APIRequestFactory()
@@ -114,42 +109,53 @@ def test_with_drfs_default_exception_handler_the_challenge_is_still_rfc_6750(iss
     assert scope["WWW-Authenticate"].endswith('scope="read"')
 
 
-def test_a_token_state_is_cached_no_longer_than_the_setting_nor_the_token(settings, monkeypatch):
-    timeouts = {}
-    monkeypatch.setattr(cache, "set", lambda key, value, timeout: timeouts.__setitem__(key, (value[0], timeout)))
+def claims_of(row: AccessToken) -> TokenClaims:
+    """The claims a token with this record carries."""
+    return TokenClaims(
+        iss="", sub=row.client_id, client_id=row.client_id, aud="", iat=int(row.issued_at.timestamp()),
+        exp=int(row.expires_at.timestamp()), jti=row.jti, scope=row.scope, env=row.environment,
+    )
+
+
+def test_a_token_state_is_kept_no_longer_than_the_setting_nor_the_token(settings, django_assert_num_queries):
     settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 300
     now = timezone.now().replace(microsecond=0)
-    remember_state(jti="short", state=LIVE, expires_at=int(now.timestamp()) + 2, now=now)
-    remember_state(jti="long", state=REVOKED, expires_at=int(now.timestamp()) + 3600, now=now)
-    remember_state(jti="gone", state=LIVE, expires_at=int(now.timestamp()) - 1, now=now)
-    assert timeouts == {"oauth:token-state:short": (LIVE, 2), "oauth:token-state:long": (REVOKED, 300)}
+    start = int(now.timestamp())
+    short = TokenClaims(iss="", sub="c", client_id="c", aud="", iat=start, exp=start + 2, jti="short", scope="", env="")
+    long = TokenClaims(iss="", sub="c", client_id="c", aud="", iat=start, exp=start + 3600, jti="long", scope="", env="")
+    for claims, state in ((short, LIVE), (long, REVOKED)):
+        remember_state(claims.jti, state, ("c", "", start, claims.exp, ""), version=revocations_version(), now=now)
+    with django_assert_num_queries(0):
+        assert token_state(short, now=now) == LIVE
+        assert token_state(long, now=now) == REVOKED
+    with django_assert_num_queries(2):  # past the token's expiry, then past the setting: asked again
+        token_state(short, now=now + timedelta(seconds=3))
+        token_state(long, now=now + timedelta(seconds=301))
 
 
 def test_a_miss_asks_the_database_and_remembers_the_answer(issue, django_assert_num_queries):
     issue()
     row = AccessToken.objects.get()
-    now, exp = timezone.now(), int(row.expires_at.timestamp())
+    now = timezone.now()
     with django_assert_num_queries(1):
-        assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE
-        assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE
+        assert token_state(claims_of(row), now=now) == LIVE
+        assert token_state(claims_of(row), now=now) == LIVE
     AccessToken.objects.update(revoked_at=now)
-    assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE  # stale within the bound
-    cache.clear()
+    assert token_state(claims_of(row), now=now) == LIVE  # stale within the bound
     forget_token_states()
-    assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
+    assert token_state(claims_of(row), now=now) == REVOKED
 
 
-@pytest.mark.skipif(not _cache_is_per_process(), reason="with a shared cache, revoking writes to it for every process")
-def test_without_a_shared_cache_a_revocation_on_this_host_is_seen_at_once(issue, settings, tmp_path, django_assert_num_queries):
+def test_a_revocation_on_this_host_is_seen_at_once(issue, settings, tmp_path, django_assert_num_queries):
     settings.VAR_DIR = tmp_path
     issue()
     row = AccessToken.objects.get()
-    now, exp = timezone.now(), int(row.expires_at.timestamp())
-    assert token_state(jti=row.jti, expires_at=exp, now=now) == LIVE  # cached as live here
-    # Another worker process of this host revokes: its cache is not ours, but the stamp is shared.
+    now = timezone.now()
+    assert token_state(claims_of(row), now=now) == LIVE  # kept as live here
+    # Another worker process of this host revokes: its memory is not ours, but the stamp is shared.
     AccessToken.objects.update(revoked_at=now)
-    stamp_revocation()
+    tokens_revoked.announce()
     with django_assert_num_queries(1):
-        assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
+        assert token_state(claims_of(row), now=now) == REVOKED
     with django_assert_num_queries(0):
-        assert token_state(jti=row.jti, expires_at=exp, now=now) == REVOKED
+        assert token_state(claims_of(row), now=now) == REVOKED

@@ -193,4 +193,6 @@ def test_an_unreachable_cache_lets_requests_through_and_says_so(make_keys, reque
     keys = make_keys()
     fail(request_token, keys, 4)  # counting fails quietly: still 401, never 500
     assert [request_token(keys).status_code for _ in range(2)] == [200, 200]
-    assert "throttling skipped: the cache is unavailable" in caplog.text
+    assert "shared cache unreachable (ConnectionError, noticed by throttling)" in caplog.text
+    assert caplog.text.count("shared cache unreachable") == 1  # once per outage, not per request
+    assert "Traceback" not in caplog.text
