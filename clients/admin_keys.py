@@ -14,12 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
+from tokens.admin import ReadOnlyAdmin
+
 from .models import Environment, KeyPair
 from .services import SecretAlreadyRegenerated, generate_keys, regenerate_secret, revoke_keys, secret_version
 
 
 @admin.register(KeyPair)
-class KeyPairAdmin(admin.ModelAdmin):
+class KeyPairAdmin(ReadOnlyAdmin):
     """Consumer keys, read-only; the actions are the only way to change them."""
 
     list_display = ("client_id", "application", "environment", "created_at", "secret_updated_at")
@@ -29,15 +31,6 @@ class KeyPairAdmin(admin.ModelAdmin):
     fields = list_display
     readonly_fields = fields
     actions = ["regenerate_secrets", "revoke"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_regenerate_permission(self, request) -> bool:
         return request.user.has_perm("clients.change_keypair")

@@ -14,6 +14,20 @@ from tokens.shared_cache import forget_shared_cache_outage
 from tokens.token_state import forget_token_states
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _clear_only_our_cache_keys():
+    """With Redis, ``cache.clear()`` is FLUSHDB: it would empty the whole shared database, other
+    users' keys included. The tests clear only this project's keys (its ``KEY_PREFIX``)."""
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover - django-redis is a dependency
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RedisCache, "clear", lambda self: self.delete_pattern("*"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Each test starts with no cached keys or counters (the database is rolled back too)."""

@@ -17,19 +17,6 @@ ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]
 
 
 @pytest.fixture
-def caller(make_keys, make_application):
-    """A resource server that also owns tokens: it may call all three endpoints."""
-    return make_keys(make_application("gateway", is_resource_server=True))
-
-
-@pytest.fixture
-def token(caller, request_token) -> str:
-    response = request_token(caller)
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
-@pytest.fixture
 def send_chunked(api_client, caller):
     def post(path: str, body: bytes, content_type: str = "application/x-www-form-urlencoded", *, auth=True, **options):
         headers = {"HTTP_AUTHORIZATION": basic_auth(caller.client_id, caller.client_secret)} if auth else {}

@@ -18,19 +18,6 @@ MEDIA_TYPES = {"json": "application/json", "xml": "application/xml", "urlencoded
 
 
 @pytest.fixture
-def caller(make_keys, make_application):
-    """A resource server that also owns tokens: it may call all three endpoints."""
-    return make_keys(make_application("gateway", is_resource_server=True))
-
-
-@pytest.fixture
-def token(caller, request_token) -> str:
-    response = request_token(caller)
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
-@pytest.fixture
 def send(api_client, caller):
     """POST (name, value) pairs as a form or as a JSON object (repeats kept), Basic by default."""
 
