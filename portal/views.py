@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from audit.services import recent_events
 from clients.models import Application, Environment, KeyPair, TokenFormat
@@ -45,6 +45,7 @@ class SignInView(ThrottledLoginView):
 
 
 @never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
     if not settings.PORTAL_SIGNUP_ENABLED:
         raise Http404("Sign-up is switched off.")
@@ -60,12 +61,14 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+@require_safe
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
     context = {"applications": owned_applications(owner=request.user), "server_format": _server_token_format()}
     return render(request, "portal/application_list.html", context)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def application_create(request: HttpRequest) -> HttpResponse:
     form = ApplicationForm(request.POST if request.method == "POST" else None, owner=request.user)
@@ -81,6 +84,7 @@ def application_create(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/application_form.html", {"form": form})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     application = _owned(request, pk)
@@ -97,6 +101,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/application_form.html", {"form": form, "application": application})
 
 
+@require_safe
 @login_required
 def application_detail(request: HttpRequest, pk: int, environment: str = Environment.PRODUCTION) -> HttpResponse:
     return _application_page(request, _owned(request, pk), _environment(environment))

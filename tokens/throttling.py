@@ -13,7 +13,6 @@ Without ``REDIS_URL`` each worker process counts on its own (README "Security").
 
 import functools
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 
@@ -25,7 +24,6 @@ from .protocol.throttling import LockoutPolicy, RateLimit, seconds_until
 from .shared_cache import call_shared_cache
 
 clock: Callable[[], float] = time.time  # replaced in tests
-logger = logging.getLogger(__name__)
 
 CLIENT_AUTHENTICATION = "client"
 SIGN_IN = "sign_in"

@@ -177,3 +177,12 @@ def test_an_edit_may_keep_the_name(portal, own_app):
     assert response.status_code == 302
     own_app.refresh_from_db()
     assert own_app.name == "Billing"
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+@pytest.mark.parametrize("page", ["", "applications/new/", "applications/{pk}/", "applications/{pk}/edit/", "signup/"])
+def test_portal_pages_refuse_methods_they_do_not_serve(portal, own_app, method, page):
+    response = getattr(portal, method)("/portal/" + page.format(pk=own_app.pk))
+    assert response.status_code == 405
+    assert "GET" in response["Allow"] and "PUT" not in response["Allow"]
+    assert Application.objects.get(pk=own_app.pk).name == own_app.name  # nothing changed
