@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from clients.models import Application, KeyPair, Scope, ScopeVisibility
 from clients.secrets import hash_client_secret
 from clients.services import IssuedKeys
+from tokens.keystore import rotate_signing_key
 from tokens.models import KeyRole, SigningKey
 
 
@@ -98,11 +99,21 @@ def test_rotatekeys_activates_the_key_published_ahead_and_keeps_the_old(db):
 
 def test_rotatekeys_refuses_an_algorithm_the_server_does_not_sign_with(db, settings):
     settings.OAUTH_JWT_ALGORITHM = "RS256"
-    with pytest.raises(CommandError, match="OAUTH_JWT_ALGORITHM=RS256.*Set OAUTH_JWT_ALGORITHM=ES256"):
+    with pytest.raises(CommandError, match="servers sign with RS256.*Set OAUTH_JWT_ALGORITHM=ES256"):
         run("rotatekeys", "--algorithm", "ES256")
     assert not SigningKey.objects.exists()
     settings.OAUTH_JWT_ALGORITHM = "ES256"
     assert "(ES256) signs from now on" in run("rotatekeys", "--algorithm", "ES256")
+
+
+def test_rotatekeys_follows_the_servers_algorithm_not_its_own_shell(db, settings):
+    rotate_signing_key(algorithm="ES256")  # the servers run with OAUTH_JWT_ALGORITHM=ES256
+    waiting = SigningKey.objects.get(role=KeyRole.NEXT)
+    settings.OAUTH_JWT_ALGORITHM = "RS256"  # the operator's shell lacks their setting
+    assert f"Signing key {waiting.kid} (ES256) signs from now on" in run("rotatekeys")
+    assert set(SigningKey.objects.values_list("algorithm", flat=True)) == {"ES256"}
+    with pytest.raises(CommandError, match="servers sign with ES256"):
+        run("rotatekeys", "--algorithm", "RS256")
 
 
 def test_createdemo_registers_demo_once_and_prints_a_curl_command(db, request_token):

@@ -85,12 +85,13 @@ def retired_key_published_until(retired_at: datetime) -> datetime:
 def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
     """Make the next key active, retire the active one and publish a new next key; return the new active key.
 
-    The algorithm is ``OAUTH_JWT_ALGORITHM`` unless given. When no next key of that algorithm
-    waits (a fresh install, or the setting changed), a key made now becomes active at once.
-    This process sees the rotation at once, the others when it commits. Raises
+    The algorithm is the active key's (what the servers sign with), or ``OAUTH_JWT_ALGORITHM``
+    when there is none yet, unless given. When no next key of that algorithm waits (a fresh
+    install, or the servers' setting changed), a key made now becomes active at once. This
+    process sees the rotation at once, the others when it commits. Raises
     ``KeyRotationConflict`` when another process rotated at the same moment.
     """
-    algorithm = algorithm or settings.OAUTH_JWT_ALGORITHM
+    algorithm = algorithm or signing_algorithm_in_use() or settings.OAUTH_JWT_ALGORITHM
     fresh_next = _generate(algorithm)
     waiting = SigningKey.objects.filter(role=KeyRole.NEXT, algorithm=algorithm).exists()
     fresh_active = None if waiting else _generate(algorithm)
@@ -102,6 +103,11 @@ def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
     key_store.invalidate()
     transaction.on_commit(signing_keys_changed.announce)
     return key
+
+
+def signing_algorithm_in_use() -> str | None:
+    """The algorithm of the active key: what the servers sign with (their ``OAUTH_JWT_ALGORITHM``)."""
+    return SigningKey.objects.filter(role=KeyRole.ACTIVE).values_list("algorithm", flat=True).first()
 
 
 def _rotate(algorithm: str, *, fresh_active: _NewKey | None, fresh_next: _NewKey) -> SigningKey:
@@ -178,7 +184,7 @@ class KeyStore:
     def _rotate_on_first_use(self) -> None:
         """No active key of the configured algorithm: a fresh install, or the setting changed."""
         try:
-            rotate_signing_key()
+            rotate_signing_key(algorithm=settings.OAUTH_JWT_ALGORITHM)
         except KeyRotationConflict:
             pass  # another process did it; read its keys
         self._refresh()

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tokens.keystore import KeyRotationConflict, rotate_signing_key
+from tokens.keystore import KeyRotationConflict, rotate_signing_key, signing_algorithm_in_use
 from tokens.protocol.keys import SUPPORTED_ALGORITHMS
 
 
@@ -16,18 +16,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--algorithm", choices=SUPPORTED_ALGORITHMS, default=None,
-            help="Must equal OAUTH_JWT_ALGORITHM (the default); change that setting to sign with another algorithm.",
+            help="Must be what the servers sign with (their OAUTH_JWT_ALGORITHM); change that setting to switch.",
         )
 
     def handle(self, *args, **options):
-        configured = settings.OAUTH_JWT_ALGORITHM
-        if configured not in SUPPORTED_ALGORITHMS:
-            raise CommandError(f"OAUTH_JWT_ALGORITHM must be one of {', '.join(SUPPORTED_ALGORITHMS)}; it is {configured!r}.")
-        algorithm = options["algorithm"] or configured
-        if algorithm != configured:
+        # The servers' setting, as their active key shows it: this shell's environment may differ.
+        in_use = signing_algorithm_in_use() or settings.OAUTH_JWT_ALGORITHM
+        if in_use not in SUPPORTED_ALGORITHMS:
+            raise CommandError(f"OAUTH_JWT_ALGORITHM must be one of {', '.join(SUPPORTED_ALGORITHMS)}; it is {in_use!r}.")
+        algorithm = options["algorithm"] or in_use
+        if algorithm != in_use:
             raise CommandError(
-                f"This server signs with OAUTH_JWT_ALGORITHM={configured}; a {algorithm} key would be replaced on the "
-                f"next token request. Set OAUTH_JWT_ALGORITHM={algorithm} on every instance instead: the first "
+                f"The servers sign with {in_use} (their OAUTH_JWT_ALGORITHM); a {algorithm} key would be replaced on "
+                f"the next token request. Set OAUTH_JWT_ALGORITHM={algorithm} on every instance instead: the first "
                 "token request after the restart rotates to a key of that algorithm."
             )
         try:
