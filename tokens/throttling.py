@@ -38,7 +38,8 @@ def _fail_open(function):
     """Let requests through while the cache is unreachable, logged once per outage
     (``tokens.shared_cache``): an outage of Redis must not become an outage of the token endpoint,
     and 256-bit secrets do not fall to a short window of unthrottled guessing. ``TooManyRequests``
-    passes through."""
+    passes through. Wrap only code that does call the cache: a call that returns without touching
+    it would count as the cache being reachable again."""
 
     @functools.wraps(function)
     def guarded(*args, **kwargs):
@@ -53,20 +54,27 @@ def _fail_open(function):
 Counted = tuple[tuple[str, str, LockoutPolicy], ...]
 
 
-@_fail_open
 def locked_for(*, kind: str, counted: Counted) -> int | None:
     """Seconds until the last lockout among the identities ends, or None when none is locked."""
     keys = [_lock_key(kind, name, value) for name, value, policy in counted if value and policy.enabled]
-    if not keys:
-        return None
+    return _locked_for(keys) if keys else None
+
+
+@_fail_open
+def _locked_for(keys: list[str]) -> int | None:
     now = clock()
     locked_until = max((until for until in cache.get_many(keys).values() if until > now), default=None)
     return None if locked_until is None else seconds_until(locked_until, now)
 
 
-@_fail_open
 def record_failure(*, kind: str, counted: Counted) -> None:
     """Count one failed attempt for each identity; reaching its threshold locks it for the window."""
+    if any(value and policy.enabled for _, value, policy in counted):
+        _record_failure(kind, counted)
+
+
+@_fail_open
+def _record_failure(kind: str, counted: Counted) -> None:
     now = clock()
     for name, value, policy in counted:
         if not value or not policy.enabled:
@@ -120,12 +128,15 @@ def record_sign_in_failure(*, username: str, address: str) -> None:
     record_failure(kind=SIGN_IN, counted=_sign_in_counted(username, address))
 
 
-@_fail_open
 def throttle_token_issuance(*, client_id: str) -> None:
     """Count a token request of an authenticated client; past ``OAUTH_TOKEN_RATE_LIMIT``, 429."""
     rate = RateLimit.parse(settings.OAUTH_TOKEN_RATE_LIMIT)
-    if rate is None:
-        return
+    if rate is not None:
+        _count_token_request(client_id, rate)
+
+
+@_fail_open
+def _count_token_request(client_id: str, rate: RateLimit) -> None:
     window, retry_after = rate.window(clock())
     if _increment(f"rate:token:{client_id}:{window}", rate.period) > rate.limit:
         raise TooManyRequests("Too many token requests for this client; try again later.", retry_after=retry_after)

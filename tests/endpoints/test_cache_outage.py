@@ -104,3 +104,18 @@ def test_a_revoked_token_stays_revoked_when_the_cache_comes_back(make_keys, post
     del settings.CACHES  # the cache is back (the test's own)
     assert hello(api_client, token).status_code == 401
     assert AccessToken.objects.get().revoked_at <= timezone.now()
+
+
+def test_an_outage_is_logged_once_even_when_throttling_has_nothing_to_ask(unreachable_cache, settings, monkeypatch, make_keys, post, api_client):
+    # With no rate limit, issuing a token asks the cache nothing: that must not count as "back".
+    settings.OAUTH_TOKEN_RATE_LIMIT = ""
+    monkeypatch.setattr("tokens.shared_cache.RETRY_SECONDS", 0.0)  # every call may try the cache again
+    keys = make_keys()
+    for _ in range(4):
+        assert post("/oauth/token", keys, grant_type="client_credentials").status_code == 200
+        wrong = api_client.post("/oauth/token", "grant_type=client_credentials", content_type="application/x-www-form-urlencoded",
+                                HTTP_AUTHORIZATION=basic_auth(keys.client_id, "wrong"))
+        assert wrong.status_code == 401  # the failure count is lost, failing open
+    messages = [record.getMessage() for record in unreachable_cache.records]
+    assert sum("shared cache unreachable" in message for message in messages) == 1, messages
+    assert not any("reachable again" in message for message in messages), messages
