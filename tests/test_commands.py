@@ -83,6 +83,15 @@ def test_createclient_create_scopes_adds_them_restricted(registry, request_token
     assert token.json()["scope"] == "payments:admin"  # an operator's grant needs no approval
 
 
+def test_createclient_without_scopes_works_on_a_fresh_database(db, request_token):
+    """The README's `createclient rs --resource-server` on a production database nothing else set up."""
+    data = json.loads(run("createclient", "rs", "--resource-server"))
+    assert data["scopes"] == "read"
+    assert Scope.objects.get(name="read").visibility == ScopeVisibility.RESTRICTED
+    token = request_token(IssuedKeys(data["client_id"], data["client_secret"], "production"))
+    assert token.json()["scope"] == "read"
+
+
 def test_rotatekeys_activates_the_key_published_ahead_and_keeps_the_old(db):
     run("rotatekeys")
     first = SigningKey.objects.get(role=KeyRole.ACTIVE)

@@ -17,7 +17,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--scopes", default="read", help='Allowed scopes, e.g. "read write".')
+        parser.add_argument(
+            "--scopes", default=None,
+            help='Allowed scopes, e.g. "read write" (default: read, added to the registry, restricted, if missing).',
+        )
         parser.add_argument("--default-scopes", default=None, help="Defaults when a request names none (all allowed scopes if omitted).")
         parser.add_argument("--token-format", choices=[TokenFormat.JWT, TokenFormat.OPAQUE], default="")
         parser.add_argument("--lifetime", type=int, default=None, help="Token lifetime in seconds.")
@@ -40,13 +43,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 application = create_application(
                     name=options["name"],
-                    scopes=options["scopes"],
+                    scopes=options["scopes"] or "read",
                     default_scopes=options["default_scopes"],
                     token_format=options["token_format"],
                     token_lifetime=options["lifetime"],
                     is_resource_server=options["resource_server"],
                     owner=owner,
-                    create_missing_scopes=options["create_scopes"],
+                    create_missing_scopes=options["create_scopes"] or options["scopes"] is None,
                 )
                 keys = generate_keys(application=application)
         except (ValidationError, InvalidScope) as exc:
