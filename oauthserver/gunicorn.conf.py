@@ -9,12 +9,12 @@ of worker processes (about one per core).
 # Threaded workers (README "Running in production", "Worker class"): a sync worker is held by one
 # connection for as long as its client takes to send the request, so two clients sending a byte a
 # second stalled both of make run's workers until the master killed them 30 s later (losing each
-# process's lockout counts). A gthread worker waits for a connection's first bytes without a thread
-# and serves each request on one of its threads, so it takes `threads` such clients per worker to
-# stall it. That bounds the harm, it does not end it: in production a buffering reverse proxy in
-# front (nginx, with header and body timeouts) is still required. Four threads kept the benchmark's
-# throughput of sync workers (the token endpoint is CPU-bound, the GIL lets one thread run at a
-# time) while each thread holds its own database connection: size PostgreSQL for workers x threads.
+# process's lockout counts). A gthread worker serves each request on one of its threads, so it takes
+# `threads` such clients per worker to stall it. That bounds the harm, it does not end it: in
+# production a buffering reverse proxy in front (nginx, with header and body timeouts) is still
+# required. With four threads the workers' CPU per request stayed within 2-9% of sync workers'
+# in `make bench` (the token endpoint is CPU-bound and the GIL lets one thread run at a time); each
+# thread holds its own database connection: size PostgreSQL for workers x threads.
 worker_class = "gthread"
 threads = 4
 
