@@ -12,7 +12,7 @@ of worker processes (about one per core).
 # process's lockout counts). A gthread worker serves each request on one of its threads, so it takes
 # `threads` such clients per worker to stall it. That bounds the harm, it does not end it: in
 # production a buffering reverse proxy in front (nginx, with header and body timeouts) is still
-# required. With four threads the workers' CPU per request stayed within 2-9% of sync workers'
+# required. With four threads the workers' CPU per request stayed within ±9% of sync workers'
 # in `make bench` (the token endpoint is CPU-bound and the GIL lets one thread run at a time); each
 # thread holds its own database connection: size PostgreSQL for workers x threads.
 worker_class = "gthread"
