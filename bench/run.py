@@ -4,7 +4,8 @@ It never touches the database you work with: with SQLite (the default) it uses a
 temporary folder; when ``DATABASE_URL`` names PostgreSQL it creates a scratch database
 ``<name>_bench`` on that server and drops it at the end. ``REDIS_URL`` is passed on as it is.
 
-It starts gunicorn (2 sync workers on 127.0.0.1, a free port), migrates, registers a JWT client,
+It starts gunicorn as ``oauthserver/gunicorn.conf.py`` sets it up (its worker class and threads;
+2 workers on 127.0.0.1, a free port), migrates, registers a JWT client,
 an opaque client and a resource server, checks every scenario answers correctly once, warms each
 up, then measures them all in rounds (each round gives every scenario, the ceiling included, its
 share of the duration, so the machine's changing speed weighs on both sides of every ratio) and
@@ -12,8 +13,15 @@ prints one table. The same figures go to
 ``bench/results/<UTC time>-<database>.json``. It exits 1 when a scenario had errors or missed its
 target ratio to the ceiling.
 
+To choose a worker class, BENCH_SERVERS names several (``sync,gthread:4,gevent``: a worker class
+and, after a colon, its threads): one gunicorn each, all measured in the same rounds, so that
+their ratios come from the same machine at the same moments. Each then also meets slow clients
+(slow-loris): BENCH_SLOW_CLIENTS connections (2; a comma-separated list measures each count)
+send a token request's headers a byte a second while a normal client asks ``/healthz`` and
+``/oauth/token`` in turn; the table gives its slowest answer (timeout 3 s).
+
 Settings (environment): BENCH_DURATION (10 s per scenario), BENCH_ROUNDS (5), BENCH_WARMUP (3 s), BENCH_THREADS (1),
-BENCH_CONNECTIONS (8), BENCH_WORKERS (2), BENCH_ONLY (comma-separated scenario names: jwt, opaque,
+BENCH_CONNECTIONS (8), BENCH_WORKERS (2), BENCH_SERVERS (the config's), BENCH_SLOW_CLIENTS (2), BENCH_ONLY (comma-separated scenario names: jwt, opaque,
 introspect, hello; the ceiling always runs). wrk and gunicorn share the machine's cores, so one wrk
 thread is enough to saturate two workers and leaves them the most CPU.
 """
@@ -22,10 +30,12 @@ import base64
 import json
 import os
 import platform
+import runpy
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "bench" / "request.lua"
 RESULTS_DIR = ROOT / "bench" / "results"
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
+GUNICORN_CONFIG = ROOT / "oauthserver" / "gunicorn.conf.py"
+SLOW_CLIENT_TIMEOUT = 3.0
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -56,6 +68,36 @@ class Scenario:
     authorization: str = ""
     body: str = ""
     content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One gunicorn under test: its worker class and threads (None: as the config file says)."""
+
+    worker_class: str | None = None
+    threads: int | None = None
+
+    @property
+    def label(self) -> str:
+        config = runpy.run_path(str(GUNICORN_CONFIG))
+        worker_class = self.worker_class or config.get("worker_class", "sync")
+        threads = self.threads or (1 if self.worker_class else config.get("threads", 1))
+        suffix = "" if self.worker_class else " (config)"
+        return (f"{worker_class} x{threads} threads" if worker_class == "gthread" else worker_class) + suffix
+
+    def args(self) -> list[str]:
+        if self.worker_class is None:
+            return []
+        return ["--worker-class", self.worker_class, "--threads", str(self.threads or 1)]
+
+
+def parse_servers(text: str) -> list[Server]:
+    """``sync,gthread:4`` as servers; empty: the one the config file describes."""
+    servers = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, threads = item.partition(":")
+        servers.append(Server(name, int(threads) if threads else (4 if name == "gthread" else None)))
+    return servers or [Server()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +125,8 @@ def main() -> int:
     connections = int(os.environ.get("BENCH_CONNECTIONS", "8"))
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
     rounds = max(1, int(os.environ.get("BENCH_ROUNDS", "5")))
+    servers = parse_servers(os.environ.get("BENCH_SERVERS", ""))
+    slow_counts = [int(n) for n in os.environ.get("BENCH_SLOW_CLIENTS", "2").split(",") if n.strip()]
     wrk = _find_wrk()
     load_before = os.getloadavg()[0]
     if load_before > 0.5:
@@ -104,49 +148,120 @@ def main() -> int:
                 ("bench-resource-server", "--resource-server"),
             ]
         }
-        base_url, server_pid = stack.enter_context(_gunicorn(server_env, workers))
-        jwt = _fetch_token(base_url, clients["bench-jwt"])
+        running = [stack.enter_context(_gunicorn(server_env, workers, server.args())) for server in servers]
+        jwt = _fetch_token(running[0][0], clients["bench-jwt"])
         only = os.environ.get("BENCH_ONLY", "")
         scenarios = [s for s in _scenarios(clients, jwt) if not only or s.name in {"ceiling", *only.split(",")}]
-        for scenario in scenarios:
-            _check(base_url, scenario)
+        for base_url, _ in running:
+            for scenario in scenarios:
+                _check(base_url, scenario)
 
         print(
-            f"make bench: {database}, gunicorn {workers} sync workers, wrk {threads} thread(s) "
-            f"{connections} connections, {duration} s each in {rounds} rounds after {warmup} s warm-up, {os.cpu_count()} CPUs; "
-            f"cache {_cache()}; audit rows for issued tokens {'on' if audit_rows else 'off (log lines only)'}",
+            f"make bench: {database}, gunicorn {workers} workers: {', '.join(s.label for s in servers)}; "
+            f"wrk {threads} thread(s) {connections} connections, {duration} s each in {rounds} rounds after "
+            f"{warmup} s warm-up, {os.cpu_count()} CPUs; cache {_cache()}; "
+            f"audit rows for issued tokens {'on' if audit_rows else 'off (log lines only)'}",
             flush=True,
         )
         run = [wrk, "-t", str(threads), "-c", str(connections), "-s", str(LUA_SCRIPT)]
-        results = _measure([*run, base_url], server_pid, scenarios, duration, warmup, rounds)
+        measured = _measure([([*run, url], pid) for url, pid in running], scenarios, duration, warmup, rounds)
+        slow = [
+            [_slow_clients(url, clients["bench-jwt"], count) for count in slow_counts] for url, _ in running
+        ]
 
-    ceiling = results[0].requests_per_second
-    results = [
-        Result(**{**asdict(r), "ratio": r.requests_per_second / ceiling if ceiling else None, "target": s.target})
-        for r, s in zip(results, scenarios, strict=True)
-    ]
-    print(_table(results))
-    path = _write_results(results, database, audit_rows, load_before, duration, rounds, warmup, threads, connections, workers)
+    tables = []
+    for results in measured:
+        ceiling = results[0].requests_per_second
+        tables.append([
+            Result(**{**asdict(r), "ratio": r.requests_per_second / ceiling if ceiling else None, "target": s.target})
+            for r, s in zip(results, scenarios, strict=True)
+        ])
+    for server, results in zip(servers, tables, strict=True):
+        if len(servers) > 1:
+            print(f"\n{server.label}")
+        print(_table(results))
+    if len(servers) > 1:
+        print("\n" + _comparison(servers, tables))
+    print("\n" + _slow_table(servers, slow_counts, slow))
+    path = _write_results(
+        servers, tables, slow, database, audit_rows, load_before, duration, rounds, warmup, threads, connections, workers
+    )
     print(f"written to {path.relative_to(ROOT)}")
-    failed = [r for r in results if not r.passed]
-    for r in failed:
-        print(f"MISSED: {r.label}: {r.errors} errors, {_percent(r.ratio)} of the ceiling (target {_percent(r.target)})")
+    failed = [(server, r) for server, results in zip(servers, tables, strict=True) for r in results if not r.passed]
+    for server, r in failed:
+        print(f"MISSED: {server.label}: {r.label}: {r.errors} errors, {_percent(r.ratio)} of the ceiling (target {_percent(r.target)})")
     return 1 if failed else 0
 
 
-def _measure(run: list[str], server_pid: int, scenarios: list[Scenario], duration: int, warmup: int, rounds: int) -> list[Result]:
-    """Run wrk for each scenario, the ceiling included, in rounds: each round gives every scenario
-    its share of the duration, so a change in the machine's speed during the run (other
-    processes, a neighbour on the same host) weighs on every side of every ratio alike."""
-    for scenario in scenarios:
-        if warmup:
-            _wrk(run, server_pid, scenario, warmup)
-    seconds = max(1, round(duration / rounds))
-    measured: dict[str, list[Result]] = {scenario.name: [] for scenario in scenarios}
-    for _ in range(rounds):
+def _measure(
+    targets: list[tuple[list[str], int]], scenarios: list[Scenario], duration: int, warmup: int, rounds: int
+) -> list[list[Result]]:
+    """Run wrk for each server (its wrk command ending in its URL, its master's pid) and each
+    scenario, the ceiling included, in rounds: each round gives every server and scenario its
+    share of the duration, so a change in the machine's speed during the run (other processes, a
+    neighbour on the same host) weighs on every side of every ratio alike. One list per server."""
+    for run, server_pid in targets:
         for scenario in scenarios:
-            measured[scenario.name].append(_wrk(run, server_pid, scenario, seconds))
-    return [_combine(measured[scenario.name]) for scenario in scenarios]
+            if warmup:
+                _wrk(run, server_pid, scenario, warmup)
+    seconds = max(1, round(duration / rounds))
+    measured: list[dict[str, list[Result]]] = [{scenario.name: [] for scenario in scenarios} for _ in targets]
+    for _ in range(rounds):
+        for (run, server_pid), results in zip(targets, measured, strict=True):
+            for scenario in scenarios:
+                results[scenario.name].append(_wrk(run, server_pid, scenario, seconds))
+    return [[_combine(results[scenario.name]) for scenario in scenarios] for results in measured]
+
+
+@dataclass(frozen=True, slots=True)
+class SlowClients:
+    """What a normal client met beside count slow clients: its slowest answer and its failures."""
+
+    count: int
+    requests: int
+    failures: int
+    slowest_ms: float
+
+
+def _slow_clients(base_url: str, client: dict, count: int, attempts: int = 4) -> SlowClients:
+    """count connections send a token request's headers a byte a second (a slow-loris) while a
+    normal client asks /healthz and /oauth/token in turn, each with SLOW_CLIENT_TIMEOUT."""
+    split = urlsplit(base_url)
+    sockets = [socket.create_connection((split.hostname, split.port), timeout=5) for _ in range(count)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        for sock in sockets:
+            sock.sendall(f"POST /oauth/token HTTP/1.1\r\nHost: {split.hostname}\r\nX-Slow: ".encode())
+        while not stop.wait(1.0):
+            for sock in sockets:
+                try:
+                    sock.sendall(b"a")
+                except OSError:
+                    pass  # dropped by the server
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    time.sleep(1.5)  # the workers accept them and start reading
+    grant = Scenario("jwt", "", "POST", "/oauth/token", None, _basic(client), "grant_type=client_credentials", FORM)
+    health = Scenario("ceiling", "", "GET", "/healthz", None)
+    failures, slowest = 0, 0.0
+    try:
+        for attempt in range(attempts):
+            started = time.monotonic()
+            try:
+                status, _ = _send(base_url, health if attempt % 2 == 0 else grant, timeout=SLOW_CLIENT_TIMEOUT)
+                failures += status != 200
+            except OSError:  # timed out
+                failures += 1
+            slowest = max(slowest, time.monotonic() - started)
+    finally:
+        stop.set()
+        trickler.join(timeout=5)
+        for sock in sockets:
+            sock.close()
+    time.sleep(1.0)  # let the workers the slow clients held get back to work
+    return SlowClients(count, attempts, failures, round(slowest * 1000, 1))
 
 
 def _scenarios(clients: dict[str, dict], jwt: str) -> list[Scenario]:
@@ -200,13 +315,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gunicorn(env: dict[str, str], workers: int):
+def _gunicorn(env: dict[str, str], workers: int, args: list[str]):
     """Serve the project on a free port until the block ends; yield its base URL."""
     port = _free_port()
     log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--config", "oauthserver/gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket"],
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket", *args],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -232,13 +347,13 @@ def _basic(client: dict) -> str:
     return "Basic " + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
 
 
-def _send(base_url: str, scenario: Scenario) -> tuple[int, dict]:
+def _send(base_url: str, scenario: Scenario, timeout: float = 10) -> tuple[int, dict]:
     headers = {name: value for name, value in [("Authorization", scenario.authorization), ("Content-Type", scenario.content_type)] if value}
     request = urllib.request.Request(
         base_url + scenario.path, data=scenario.body.encode() or None, method=scenario.method, headers=headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, {"body": error.read()[:300].decode(errors="replace")}
@@ -352,7 +467,37 @@ def _cache() -> str:
     return "Redis" if os.environ.get("REDIS_URL") else "in-process (locmem)"
 
 
-def _write_results(results, database, audit_rows, load_before, duration, rounds, warmup, threads, connections, workers) -> Path:
+def _comparison(servers: list[Server], tables: list[list[Result]]) -> str:
+    """Each server's requests per second and CPU per request against the first's, scenario by scenario."""
+    first = tables[0]
+    header = f"{'same run, against ' + servers[0].label:<40} " + " ".join(f"{r.name[:10]:>10}" for r in first)
+    lines = [header, "-" * len(header)]
+    for server, results in zip(servers[1:], tables[1:], strict=True):
+        rps = " ".join(
+            f"{_percent(r.requests_per_second / f.requests_per_second if f.requests_per_second else None):>10}"
+            for r, f in zip(results, first, strict=True)
+        )
+        cpu = " ".join(f"{_percent(r.cpu_ms / f.cpu_ms if f.cpu_ms else None):>10}" for r, f in zip(results, first, strict=True))
+        lines.append(f"{server.label + ': req/s':<40} {rps}")
+        lines.append(f"{server.label + ': CPU per request':<40} {cpu}")
+    return "\n".join(lines)
+
+
+def _slow_table(servers: list[Server], counts: list[int], slow: list[list[SlowClients]]) -> str:
+    header = f"{'slow clients (a header byte a second)':<40} " + " ".join(f"{str(n) + ' slow':>22}" for n in counts)
+    lines = [header, "-" * len(header)]
+    for server, probes in zip(servers, slow, strict=True):
+        cells = " ".join(
+            f"{f'{p.failures}/{p.requests} failed, max {p.slowest_ms / 1000:.2f} s':>22}" for p in probes
+        )
+        lines.append(f"{server.label:<40} {cells}")
+    lines.append(f"(a normal client's requests, /healthz and /oauth/token in turn; timeout {SLOW_CLIENT_TIMEOUT:.0f} s)")
+    return "\n".join(lines)
+
+
+def _write_results(
+    servers, tables, slow, database, audit_rows, load_before, duration, rounds, warmup, threads, connections, workers
+) -> Path:
     now = datetime.now(UTC)
     kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -362,7 +507,7 @@ def _write_results(results, database, audit_rows, load_before, duration, rounds,
         "database": database,
         "cache": _cache(),
         "audit_rows_for_issued_tokens": audit_rows,
-        "server": f"gunicorn, {workers} sync workers, 127.0.0.1",
+        "server": f"gunicorn, {workers} workers, 127.0.0.1",
         "load": f"wrk, {threads} thread(s), {connections} connections, {duration} s in {rounds} rounds after {warmup} s warm-up",
         "machine": {
             "cpus": os.cpu_count(),
@@ -371,7 +516,16 @@ def _write_results(results, database, audit_rows, load_before, duration, rounds,
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "results": [{**asdict(r), "passed": r.passed} for r in results],
+        # The first server's, as before several could be compared.
+        "results": [{**asdict(r), "passed": r.passed} for r in tables[0]],
+        "servers": [
+            {
+                "worker_class": server.label,
+                "results": [{**asdict(r), "passed": r.passed} for r in results],
+                "slow_clients": [asdict(p) for p in probes],
+            }
+            for server, results, probes in zip(servers, tables, slow, strict=True)
+        ],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path

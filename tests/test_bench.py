@@ -30,7 +30,31 @@ def test_every_round_measures_every_scenario_in_turn(monkeypatch):
 
     monkeypatch.setattr(bench, "_wrk", fake_wrk)
     scenarios = [bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt", "j", "POST", "/t", 0.5)]
-    results = bench._measure([], 0, scenarios, duration=6, warmup=1, rounds=3)
+    [results] = bench._measure([([], 0)], scenarios, duration=6, warmup=1, rounds=3)
     assert calls == [("ceiling", 1), ("jwt", 1)] + [("ceiling", 2), ("jwt", 2)] * 3
     assert [r.name for r in results] == ["ceiling", "jwt"]
     assert results[1].requests == 600  # the warm-up is not counted
+
+
+def test_several_servers_are_measured_in_the_same_rounds(monkeypatch):
+    calls = []
+
+    def fake_wrk(run, server_pid, scenario, seconds):
+        calls.append((server_pid, scenario.name))
+        return result(scenario.name, 100 * server_pid, 100 * seconds, 1.0)
+
+    monkeypatch.setattr(bench, "_wrk", fake_wrk)
+    scenarios = [bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt", "j", "POST", "/t", 0.5)]
+    sync, gthread = bench._measure([([], 1), ([], 2)], scenarios, duration=2, warmup=0, rounds=2)
+    assert calls == [(1, "ceiling"), (1, "jwt"), (2, "ceiling"), (2, "jwt")] * 2  # interleaved, round by round
+    assert [r.requests_per_second for r in sync] == [100, 100]
+    assert [r.requests_per_second for r in gthread] == [200, 200]
+
+
+def test_servers_to_compare_name_a_worker_class_and_its_threads():
+    assert bench.parse_servers("") == [bench.Server()]  # the config file's choice
+    assert bench.parse_servers("sync, gthread:8,gthread,gevent") == [
+        bench.Server("sync"), bench.Server("gthread", 8), bench.Server("gthread", 4), bench.Server("gevent"),
+    ]
+    assert bench.Server("sync").args() == ["--worker-class", "sync", "--threads", "1"]
+    assert bench.Server().args() == []

@@ -48,6 +48,10 @@ class Announcement:
         self._unpublished: str | None = None  # announced while the cache failed: written when it is back
         self._polled_at = float("-inf")
         self._lock = threading.Lock()
+        # Threads of one process (gthread workers) may poll at once; the value read last in time
+        # wins, so a slow poll that read before an announcement cannot bring back the older value.
+        self._reads = itertools.count()
+        self._stored_read = -1
 
     def announce(self) -> None:
         """Make every process's next ``version()`` differ from what it read before this call; never raises."""
@@ -80,6 +84,7 @@ class Announcement:
         value = self._unpublished
         if value is None:
             return
+        read = next(self._reads)
         stored = call_shared_cache(
             lambda: _shared_cache().set(self._cache_key(), value, None) or True,
             fallback=False,
@@ -89,7 +94,7 @@ class Announcement:
             with self._lock:
                 if self._unpublished == value:
                     self._unpublished = None
-                self._shared_value, self._polled_at = value, time.monotonic()
+                self._store(read, value)
 
     def _poll_shared(self) -> str:
         if _shared_cache() is None:
@@ -97,14 +102,21 @@ class Announcement:
         poll_seconds = getattr(settings, "OAUTH_REVOCATION_POLL_SECONDS", 1.0)
         if time.monotonic() - self._polled_at >= poll_seconds:
             self._publish()
+            read = next(self._reads)
             value = call_shared_cache(
                 lambda: _shared_cache().get(self._cache_key()), fallback=_FAILED, purpose=f"polling {self.name}"
             )
             with self._lock:
                 if value is not _FAILED:
-                    self._shared_value = value or ""
+                    self._store(read, value or "")
                 self._polled_at = time.monotonic()
         return self._shared_value
+
+    def _store(self, read: int, value: str) -> None:
+        """Keep value, read from the cache as the read-th access, unless a later one is kept (lock held)."""
+        if read > self._stored_read:
+            self._shared_value, self._stored_read = value, read
+        self._polled_at = time.monotonic()
 
     def _cache_key(self) -> str:
         return f"oauth:announcement:{self.name}"

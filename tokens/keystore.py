@@ -12,6 +12,7 @@ Verification needs only the public JWKs; the one private key this process decryp
 active key's, and only when it signs.
 """
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -148,6 +149,10 @@ class KeyStore:
         self._loaded_at = float("-inf")
         self._loaded_version: Version | None = None
         self._last_miss_refresh = float("-inf")
+        # Threads of one process (gthread workers) may read the keys at the same time; the read
+        # that started last wins, whichever finishes last (see _refresh).
+        self._reads = itertools.count()
+        self._installed_read = -1
 
     def invalidate(self) -> None:
         """Forget what was loaded; the next use re-reads the database."""
@@ -217,6 +222,7 @@ class KeyStore:
             self._refresh()
 
     def _refresh(self) -> None:
+        read = next(self._reads)  # atomic under the GIL: no lock needed to take a number
         version = signing_keys_changed.version()  # before the read: a change racing it makes it stale
         rows = list(
             SigningKey.objects.filter(published_keys_query(timezone.now()))
@@ -224,6 +230,12 @@ class KeyStore:
             .order_by("-created_at", "-id")
         )
         with self._lock:
+            if read < self._installed_read:
+                # A read that started later is already installed: this one may predate a rotation,
+                # and installing it would sign with the retired key until the next refresh (without
+                # an announcement, another OAUTH_KEY_CACHE_SECONDS).
+                return
+            self._installed_read = read
             # Parsing a JWK is the slow part; keys already loaded are kept as they are.
             self._published = {
                 row.kid: self._published.get(row.kid) or load_published_key(kid=row.kid, algorithm=row.algorithm, jwk=row.public_jwk)

@@ -178,3 +178,38 @@ def test_the_migration_makes_the_newest_unretired_key_active_and_keeps_retired_o
     assert rows["a"].role == rows["b"].role == KeyRole.RETIRED
     assert rows["a"].published_until == rows["a"].retired_at + timedelta(hours=1)  # as before the migration
     assert rows["b"].retired_at == rows["c"].created_at  # superseded when the newer key was made
+
+
+class _InterleavedLock:
+    """A lock that runs meanwhile() just before its first acquisition: another thread's turn."""
+
+    def __init__(self, lock, meanwhile) -> None:
+        self._lock, self._meanwhile = lock, meanwhile
+
+    def __enter__(self):
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+
+def test_a_slow_read_of_the_keys_never_replaces_a_newer_one(db, settings):
+    """Two threads of one process (gthread) re-read the keys at once: the one that read first finishes last."""
+    now = [0.0]
+    settings.OAUTH_KEY_CACHE_SECONDS = 30
+    worker = KeyStore(clock=lambda: now[0])
+    first = worker.active_key().kid
+    now[0] = 30.0  # due for a re-read; the rotation below is another host's, announced to nobody
+    rotated = []
+
+    def another_thread_reads_after_a_rotation() -> None:
+        rotated.append(rotate_signing_key().kid)
+        assert worker.active_key().kid == rotated[0]
+
+    worker._lock = _InterleavedLock(worker._lock, another_thread_reads_after_a_rotation)
+    worker.published_keys()  # read the keys before the rotation, installs them after the other thread
+    assert rotated and rotated[0] != first
+    assert worker.active_key().kid == rotated[0]

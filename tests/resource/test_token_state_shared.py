@@ -123,3 +123,28 @@ def test_an_api_project_without_the_setting_polls_every_second(live_token, setti
     for _ in range(3):
         assert token_state(live_token, now=timezone.now()) == LIVE
     assert cache_reads.count(REVOCATIONS_KEY) == 1  # then kept for a second
+
+
+def test_a_slow_poll_cannot_bring_back_the_value_a_revocation_replaced(live_token, monkeypatch):
+    """Two threads of one process (gthread) poll at once: the one that read first finishes last."""
+    cache.set(REVOCATIONS_KEY, "before", None)
+    time.sleep(0.35)
+    assert token_state(live_token, now=timezone.now()) == LIVE  # kept, with "before" as its version
+    time.sleep(0.35)
+    backend = caches["default"]
+    real_get = backend.get
+    gets = []
+
+    def get(key, *args, **kwargs):
+        value = real_get(key, *args, **kwargs)
+        gets.append(value)
+        if len(gets) == 1:  # this poll read "before"; until it stores it, another host revokes...
+            AccessToken.objects.update(revoked_at=timezone.now())
+            cache.set(REVOCATIONS_KEY, "after", None)
+            tokens_revoked.version()  # ...and another thread of this process polls and reads "after"
+        return value
+
+    monkeypatch.setattr(backend, "get", get)
+    tokens_revoked.version()
+    assert gets == ["before", "after"]
+    assert token_state(live_token, now=timezone.now()) == REVOKED
