@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.handlers.wsgi import get_bytes_from_wsgi
+from gunicorn.http.errors import ParseException
 from rest_framework.parsers import BaseParser
 
 from .negotiation import select_parser
@@ -83,11 +84,21 @@ def read_bounded(stream, parser_context) -> bytes:
     return body
 
 
+# What reading a body raises when the client's bytes break off or break the framing: OSError for
+# a reset connection, gunicorn's NoMoreData and Django's UnreadablePostError; gunicorn's chunked
+# framing errors (InvalidChunkSize, ChunkMissingTerminator, ...) derive from its ParseException only.
+UNREADABLE_BODY_ERRORS = (OSError, ParseException)
+
+
 def _read_up_to(stream, size: int) -> bytes:
+    """Up to ``size`` bytes of the body; invalid_request (RFC 6749 §5.2) when it cannot be read."""
     # PEP 3333 lets wsgi.input return fewer bytes than asked before its end, so read until then.
     parts: list[bytes] = []
     while size > 0:
-        part = stream.read(size)
+        try:
+            part = stream.read(size)
+        except UNREADABLE_BODY_ERRORS:
+            raise InvalidRequest("The request body could not be read.") from None
         if not part:
             break
         parts.append(part)
