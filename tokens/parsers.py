@@ -71,7 +71,9 @@ def read_bounded(stream, parser_context) -> bytes:
     """Read the body, refusing with 413 anything over ``OAUTH_MAX_REQUEST_BYTES``.
 
     A declared Content-Length over the bound is refused unread; a chunked body as soon as more
-    than the bound has arrived.
+    than the bound has arrived. A body that ends before its Content-Length (the client closed its
+    side early) is invalid_request: RFC 9112 §8 calls such a message incomplete, and what arrived
+    may be a cut parameter (a scope or a token missing its end).
     """
     limit = settings.OAUTH_MAX_REQUEST_BYTES
     request = parser_context["request"]
@@ -81,6 +83,9 @@ def read_bounded(stream, parser_context) -> bytes:
     body = _read_up_to(stream, limit + 1) if stream is not None else b""
     if len(body) > limit:
         raise RequestTooLarge()
+    # ``_body_stream`` hands the request itself for a Content-Length body; a chunked one has no length.
+    if stream is request and declared.isdigit() and len(body) < int(declared):
+        raise InvalidRequest("The request body is shorter than its Content-Length.")
     return body
 
 

@@ -58,3 +58,18 @@ def test_a_broken_chunked_body_is_invalid_request(server, path, head, body):  # 
     assert headers["content-type"] == "application/json"
     assert headers["cache-control"] == "no-store"
     assert introspect(instance.url, client, token)["active"] is True
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_body_cut_before_its_content_length_is_invalid_request(server, path):  # noqa: F811
+    instance, client = server
+    token = issue(instance.url, client)
+    body = f"grant_type=client_credentials&token={token}".encode()
+    head = FORM + f"Content-Length: {len(body) + 71}\r\n".encode()
+    status, headers, answer = send_raw(instance.url, path, head, body, auth=credentials(client))
+    assert status == 400, answer
+    assert json.loads(answer) == {
+        "error": "invalid_request", "error_description": "The request body is shorter than its Content-Length."
+    }
+    assert headers["cache-control"] == "no-store"
+    assert introspect(instance.url, client, token)["active"] is True
