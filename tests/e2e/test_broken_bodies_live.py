@@ -25,8 +25,11 @@ def send_raw(url: str, path: str, head: bytes, body: bytes, *, auth=None) -> tup
     if auth is not None:
         lines.append(f"Authorization: {basic_auth(*auth)}")
     with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
-        connection.sendall("\r\n".join(lines).encode() + b"\r\n" + head + b"\r\n" + body)
-        connection.shutdown(socket.SHUT_WR)
+        try:
+            connection.sendall("\r\n".join(lines).encode() + b"\r\n" + head + b"\r\n" + body)
+            connection.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server answered and closed before taking it all (a 413): read the answer
         answer = b""
         while part := connection.recv(65536):
             answer += part
@@ -73,3 +76,35 @@ def test_a_body_cut_before_its_content_length_is_invalid_request(server, path): 
     }
     assert headers["cache-control"] == "no-store"
     assert introspect(instance.url, client, token)["active"] is True
+
+
+NOT_OUR_TYPE = {"error": "invalid_request", "error_description": "The body must be application/x-www-form-urlencoded or application/json."}
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_body_with_no_content_type_is_invalid_request(server, path):  # noqa: F811
+    # What ``curl -H 'Content-Type:' --data-binary ...`` sends: it was read as empty before.
+    instance, client = server
+    token = issue(instance.url, client)
+    body = f"grant_type=client_credentials&token={token}".encode()
+    status, headers, answer = send_raw(instance.url, path, f"Content-Length: {len(body)}\r\n".encode(), body, auth=credentials(client))
+    assert status == 400, answer
+    assert json.loads(answer) == NOT_OUR_TYPE
+    assert headers["cache-control"] == "no-store"
+    assert introspect(instance.url, client, token)["active"] is True
+
+
+@pytest.mark.parametrize(
+    ("head", "body"),
+    [
+        # Refused unread: no body is sent, so the server's close cannot reset the connection first.
+        pytest.param(b"Content-Length: 100000\r\n", b"", id="content-length"),
+        pytest.param(b"Transfer-Encoding: chunked\r\n", b"%x\r\n" % 100_000 + b"a" * 100_000 + b"\r\n0\r\n\r\n", id="chunked"),
+    ],
+)
+def test_an_oversized_body_with_no_content_type_is_413(server, head, body):  # noqa: F811
+    instance, client = server
+    status, headers, answer = send_raw(instance.url, "/oauth/revoke", head, body, auth=credentials(client))
+    assert status == 413, answer
+    assert json.loads(answer) == {"error": "invalid_request", "error_description": "The request body is too large."}
+    assert headers["cache-control"] == "no-store"
