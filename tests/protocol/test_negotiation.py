@@ -48,6 +48,7 @@ def chosen(accept: str, requested_format: str | None = None) -> str:
         ("application/xml, application/json", "json"),
         ("application/xml, application/x-www-form-urlencoded", "urlencoded"),
         ("application/x-www-form-urlencoded;q=0.5, application/xml;q=0.5", "urlencoded"),
+        ("application/xml;charset=utf-8, application/json", "xml"),  # the README's example
         # parameters other than q name the same type
         ("application/xml; charset=utf-8", "xml"),
         ("application/json; charset=utf-8, application/xml;q=0.5", "json"),
@@ -124,6 +125,11 @@ def test_commas_in_quoted_strings_do_not_count_as_ranges():
 def test_empty_elements_do_not_count_as_ranges():
     accept = ", ".join(["text/html"] * (MAX_ACCEPT_RANGES - 1) + ["application/xml"]) + "," * MAX_ACCEPT_RANGES
     assert chosen(accept) == "xml"
+
+
+def test_a_q_0_in_a_disregarded_header_is_disregarded_too():
+    accept = ", ".join(["text/html"] * MAX_ACCEPT_RANGES + ["application/json;q=0", "application/xml"])
+    assert chosen(accept) == "json"
 
 
 def test_an_over_long_header_is_disregarded():
