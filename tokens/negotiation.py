@@ -78,14 +78,17 @@ def preferred_media_type(accept: str, offered: tuple[str, ...]) -> str | None:
 
 def _choose(accept: str, offered: tuple[str, ...]) -> tuple[str, _Range] | None:
     """The preferred offered type and the range that gave it its quality."""
-    if not accept or accept == "*/*" or len(accept) > MAX_ACCEPT_LENGTH or accept.count(",") >= MAX_ACCEPT_RANGES:
+    if not accept or accept == "*/*" or len(accept) > MAX_ACCEPT_LENGTH:
         return None
     return _choose_within_bounds(accept, offered)
 
 
-@lru_cache(maxsize=256)  # clients repeat the same few headers; keys are bounded by the checks above
+@lru_cache(maxsize=256)  # clients repeat the same few headers; keys are bounded by the length check above
 def _choose_within_bounds(accept: str, offered: tuple[str, ...]) -> tuple[str, _Range] | None:
-    ranges = _parse_ranges(accept)
+    elements = [element for element in _split_list(accept) if element.strip()]
+    if len(elements) > MAX_ACCEPT_RANGES:
+        return None
+    ranges = _parse_ranges(elements)
     choice, rank = None, (0.0, -1)
     for media_type in offered:
         main_type, _, sub_type = media_type.partition("/")
@@ -103,11 +106,34 @@ def _choose_within_bounds(accept: str, offered: tuple[str, ...]) -> tuple[str, _
     return choice
 
 
-def _parse_ranges(accept: str) -> list[_Range]:
+def _split_list(field: str) -> list[str]:
+    """The elements of a comma-separated field value (RFC 9110 §5.6.1), empty ones included.
+
+    A comma inside a quoted-string (§5.6.4, where a backslash escapes the next character) belongs
+    to a parameter value: ``application/xml;foo="a,b";q=0.1`` is one range. The elements keep
+    their quotes and backslashes for Django's parameter parser. An unclosed quote runs to the end.
+    (``urllib.request.parse_http_list`` splits alike but drops the backslashes, after which the
+    parameter parser no longer finds where the quoted-string ends.)
+    """
+    elements, start, quoted, escaped = [], 0, False, False
+    for index, char in enumerate(field):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            elements.append(field[start:index])
+            start = index + 1
+    elements.append(field[start:])
+    return elements
+
+
+def _parse_ranges(elements: list[str]) -> list[_Range]:
+    """The well-formed ranges among the non-empty list elements (empty ones are allowed, §5.6.1)."""
     ranges = []
-    for part in accept.split(","):
-        if not part.strip():
-            continue  # RFC 9110 §5.6.1: empty list elements are allowed and ignored
+    for part in elements:
         try:
             media_range = MediaType(part)
         except ValueError:  # an RFC 2231 parameter naming an unknown charset

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.handlers.wsgi import get_bytes_from_wsgi
+from gunicorn.http.errors import ParseException
 from rest_framework.parsers import BaseParser
 
 from .negotiation import select_parser
@@ -32,19 +33,21 @@ def read_query(request) -> list[tuple[str, str]]:
 
 
 def read_body(request, parsers: list[type[BaseParser]]) -> list[tuple[str, str]]:
-    """The body's (name, value) pairs; no body or no media type is none.
+    """The body's (name, value) pairs; no body is none.
 
     The body comes with a Content-Length or chunked (RFC 9112 §7.1), and is read alike either way.
+    A body of another media type, or of none (RFC 9110 §8.3 would let us guess; we don't), is
+    invalid_request, once the size bound had its say: an oversized body is 413 whatever its type.
     """
-    content_type = request.META.get("CONTENT_TYPE", "")
-    if not content_type:
-        return []
     stream = _body_stream(request)
     if stream is None:
         return []
-    parser = select_parser(parsers, content_type)
+    content_type = request.META.get("CONTENT_TYPE", "")
+    parser = select_parser(parsers, content_type) if content_type else None
     if parser is None:
-        raise InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
+        if read_bounded(stream, {"request": request}):
+            raise InvalidRequest("The body must be application/x-www-form-urlencoded or application/json.")
+        return []  # an empty chunked body, like a Content-Length of 0, is no body
     return parser().parse(stream, content_type, {"request": request})
 
 
@@ -70,7 +73,9 @@ def read_bounded(stream, parser_context) -> bytes:
     """Read the body, refusing with 413 anything over ``OAUTH_MAX_REQUEST_BYTES``.
 
     A declared Content-Length over the bound is refused unread; a chunked body as soon as more
-    than the bound has arrived.
+    than the bound has arrived. A body that ends before its Content-Length (the client closed its
+    side early) is invalid_request: RFC 9112 §8 calls such a message incomplete, and what arrived
+    may be a cut parameter (a scope or a token missing its end).
     """
     limit = settings.OAUTH_MAX_REQUEST_BYTES
     request = parser_context["request"]
@@ -80,14 +85,27 @@ def read_bounded(stream, parser_context) -> bytes:
     body = _read_up_to(stream, limit + 1) if stream is not None else b""
     if len(body) > limit:
         raise RequestTooLarge()
+    # ``_body_stream`` hands the request itself for a Content-Length body; a chunked one has no length.
+    if stream is request and declared.isdigit() and len(body) < int(declared):
+        raise InvalidRequest("The request body is shorter than its Content-Length.")
     return body
 
 
+# What reading a body raises when the client's bytes break off or break the framing: OSError for
+# a reset connection, gunicorn's NoMoreData and Django's UnreadablePostError; gunicorn's chunked
+# framing errors (InvalidChunkSize, ChunkMissingTerminator, ...) derive from its ParseException only.
+UNREADABLE_BODY_ERRORS = (OSError, ParseException)
+
+
 def _read_up_to(stream, size: int) -> bytes:
+    """Up to ``size`` bytes of the body; invalid_request (RFC 6749 §5.2) when it cannot be read."""
     # PEP 3333 lets wsgi.input return fewer bytes than asked before its end, so read until then.
     parts: list[bytes] = []
     while size > 0:
-        part = stream.read(size)
+        try:
+            part = stream.read(size)
+        except UNREADABLE_BODY_ERRORS:
+            raise InvalidRequest("The request body could not be read.") from None
         if not part:
             break
         parts.append(part)

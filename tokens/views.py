@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from rest_framework.views import APIView
 
@@ -95,6 +96,7 @@ class RevokeView(OAuthEndpoint):
         return None  # §2.2: 200 whether or not there was anything to revoke; an empty body
 
 
+@csrf_exempt  # changes nothing, so the CSRF check must not turn a 405 into a 403 page
 @require_safe
 def jwks(request: HttpRequest) -> JsonResponse:
     """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517)."""
@@ -103,6 +105,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
     return response
 
 
+@csrf_exempt  # changes nothing, so the CSRF check must not turn a 405 into a 403 page
 @require_safe
 def metadata(request: HttpRequest) -> JsonResponse:
     """``GET /.well-known/oauth-authorization-server`` (RFC 8414)."""

@@ -23,6 +23,7 @@ Q_VALUES = [
     ("application/json;q=0, application/x-www-form-urlencoded;q=0, */*;q=0.1", XML),
     ("application/xml, application/x-www-form-urlencoded", FORM),  # equal: the server's order
     ("application/json;q=0", JSON),  # nothing acceptable: JSON rather than 406
+    ('application/json;q=0.5, application/xml;foo="a,b";q=0.1', JSON),  # a quoted comma ends no range
 ]
 
 

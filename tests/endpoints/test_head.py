@@ -7,6 +7,7 @@ without HEAD fails here. The GET-only documents refuse other methods with ``Allo
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.db import DatabaseError, connection
 from django.urls import URLResolver, get_resolver, reverse
 
@@ -93,3 +94,39 @@ def test_head_on_healthz_reports_a_database_outage_too(api_client, db, monkeypat
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
     assert response.content == b""
+
+
+@pytest.fixture
+def strict_client():
+    """A client the CSRF middleware checks, as it checks every real one (the test client is exempt)."""
+    return Client(enforce_csrf_checks=True)
+
+
+UNSAFE_METHODS = ["POST", "PUT", "PATCH", "DELETE", "FOO"]
+
+
+@pytest.mark.parametrize("method", UNSAFE_METHODS)
+@pytest.mark.parametrize("path", GET_ONLY)
+def test_unsafe_methods_on_a_document_are_405_not_a_csrf_page(strict_client, db, path, method):
+    response = strict_client.generic(method, path, "x=1", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.content == b""
+
+
+@pytest.mark.parametrize("method", UNSAFE_METHODS[1:])
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_other_methods_on_an_oauth_endpoint_are_405_json_not_a_csrf_page(strict_client, db, path, method):
+    response = strict_client.generic(method, path, "x=1", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"error": "invalid_request", "error_description": f"Method '{method}' not allowed."}
+
+
+@pytest.mark.parametrize("method", UNSAFE_METHODS[1:])
+def test_other_methods_on_the_sample_resource_are_405_not_a_csrf_page(strict_client, caller, method):
+    _, _, headers = caller(signed_in=True)  # a session as well: DRF's session check must not answer either
+    response = strict_client.generic(method, "/api/hello", "x=1", content_type="application/x-www-form-urlencoded", **headers)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
+    assert "not allowed" in response.json()["error_description"]

@@ -48,9 +48,16 @@ def chosen(accept: str, requested_format: str | None = None) -> str:
         ("application/xml, application/json", "json"),
         ("application/xml, application/x-www-form-urlencoded", "urlencoded"),
         ("application/x-www-form-urlencoded;q=0.5, application/xml;q=0.5", "urlencoded"),
+        ("application/xml;charset=utf-8, application/json", "xml"),  # the README's example
         # parameters other than q name the same type
         ("application/xml; charset=utf-8", "xml"),
         ("application/json; charset=utf-8, application/xml;q=0.5", "json"),
+        # a comma inside a quoted-string (RFC 9110 §5.6.4) does not end the range
+        ('application/json;q=0.5, application/xml;foo="a,b";q=0.1', "json"),
+        ('application/xml;foo="a,b";q=0.1, application/json;q=0.5', "json"),
+        ('application/xml;foo="a, b", application/json;q=0.5', "xml"),
+        ('application/json;q=0.5, application/xml;foo="a\\",b";q=0.1', "json"),  # an escaped quote
+        ('application/json;q=0.5, application/xml;foo=",";q=0, */*;q=0.9', "urlencoded"),
         # case, spaces, empty elements
         ("Application/XML", "xml"),
         ("application/xml;Q=0, */*", "json"),
@@ -106,6 +113,22 @@ def test_many_ranges_up_to_the_bound_are_read():
 def test_more_ranges_than_the_bound_disregard_the_header():
     accept = ", ".join(["text/html"] * MAX_ACCEPT_RANGES + ["application/xml"])
     assert preferred_media_type(accept, OFFERED) is None
+    assert chosen(accept) == "json"
+
+
+def test_commas_in_quoted_strings_do_not_count_as_ranges():
+    quoted = 'application/xml;foo="' + "," * (2 * MAX_ACCEPT_RANGES) + '"'
+    accept = ", ".join(["text/html"] * (MAX_ACCEPT_RANGES - 1) + [quoted])
+    assert chosen(accept) == "xml"
+
+
+def test_empty_elements_do_not_count_as_ranges():
+    accept = ", ".join(["text/html"] * (MAX_ACCEPT_RANGES - 1) + ["application/xml"]) + "," * MAX_ACCEPT_RANGES
+    assert chosen(accept) == "xml"
+
+
+def test_a_q_0_in_a_disregarded_header_is_disregarded_too():
+    accept = ", ".join(["text/html"] * MAX_ACCEPT_RANGES + ["application/json;q=0", "application/xml"])
     assert chosen(accept) == "json"
 
 

@@ -45,7 +45,7 @@ values = st.sampled_from(VALUES) | st.text(max_size=40) | hostile
 pairs = st.lists(st.tuples(names, values), max_size=8)  # names repeat freely
 
 RANGES = ["*/*", "application/*", *MEDIA_TYPES, "text/*", "text/html", "image/png", "Application/XML"]
-RANGE_PARAMETERS = ["", ";charset=utf-8", "; level=1"]
+RANGE_PARAMETERS = ["", ";charset=utf-8", "; level=1", ';foo="a,b"', '; foo=", q=0"']
 Q_TEXTS = ["0", "0.0", "0.", "0.001", "0.1", "0.5", "0.50", "0.999", "1", "1.", "1.0", "1.000"]
 NOT_Q_TEXTS = ["2", "-1", "abc", "0.1234", "1.5", "", "1e-1", ".5", "1e999", "nan"]
 
@@ -72,7 +72,8 @@ def reference_media_type(accept: str) -> str:
     JSON when nothing is acceptable.
     """
     ranges = []  # (media range, specificity, quality)
-    for part in accept.split(","):
+    # a comma followed by an even number of quotes is outside every quoted-string (no escapes generated)
+    for part in re.split(r',(?=[^"]*(?:"[^"]*"[^"]*)*$)', accept):
         media_range, *parameters = [piece.strip() for piece in part.split(";")]
         fields = {name.strip().lower(): value.strip() for name, _, value in (p.partition("=") for p in parameters)}
         quality = qvalue(fields.pop("q", "1"))
