@@ -74,6 +74,16 @@ def basic_auth(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
+def introspect(api_client, caller, token: str) -> dict:
+    """POST /oauth/introspect as the resource server caller (RFC 7662 §2.1); the 200 answer's body."""
+    response = api_client.post(
+        "/oauth/introspect", urlencode({"token": token}), content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(caller.client_id, caller.client_secret),
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
 @pytest.fixture
 def request_token(api_client):
     """POST /oauth/token with Basic credentials (or none) and form fields."""

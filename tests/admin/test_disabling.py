@@ -6,14 +6,12 @@ admin's form and the service other callers use. (The admin cannot delete an appl
 tokens: their rows are read-only there.)
 """
 
-from urllib.parse import urlencode
-
 import pytest
 from django.contrib.admin import helpers
 
 from audit.models import AuditAction, AuditEvent
 from clients.models import KeyPair
-from tests.conftest import basic_auth
+from tests.conftest import introspect
 from tokens.models import AccessToken
 from tokens.services import set_application_active
 
@@ -38,15 +36,6 @@ def billing(make_application, make_keys, request_token, api_client):
 
 def hello(api_client, token: str):
     return api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def introspect(api_client, caller, token: str) -> dict:
-    response = api_client.post(
-        "/oauth/introspect", urlencode({"token": token}), content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic_auth(caller.client_id, caller.client_secret),
-    )
-    assert response.status_code == 200
-    return response.json()
 
 
 def assert_no_token_works(api_client, tokens, resource_server) -> None:

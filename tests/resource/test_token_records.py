@@ -7,29 +7,19 @@ cache un-revoked a token.
 """
 
 import time
-from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
 from tests import forged
-from tests.conftest import basic_auth
+from tests.conftest import introspect
 from tokens.models import AccessToken
 from tokens.services import revoke_tokens
 from tokens.token_state import forget_token_states
 from tokens.verification import verify_jwt
 
 pytestmark = pytest.mark.django_db
-
-
-def introspect(api_client, caller, token: str) -> dict:
-    response = api_client.post(
-        "/oauth/introspect", urlencode({"token": token}), content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic_auth(caller.client_id, caller.client_secret),
-    )
-    assert response.status_code == 200
-    return response.json()
 
 
 @pytest.mark.parametrize(
