@@ -18,8 +18,14 @@ _DUMMY_HASH = hashlib.sha256(b"no such client").hexdigest()
 
 
 def generate_client_id() -> str:
-    """Make a consumer key: 144 random bits, URL- and Basic-safe."""
-    return secrets.token_urlsafe(18)
+    """Make a consumer key: 144 random bits, URL- and Basic-safe, never starting with ``-``.
+
+    A leading ``-`` would make ``regeneratesecret -Abc...`` (and any shell tool) read the id as an
+    option; drawing again keeps the ids uniform over the rest, at 0.02 bits less.
+    """
+    while (client_id := secrets.token_urlsafe(18)).startswith("-"):
+        pass
+    return client_id
 
 
 def generate_client_secret() -> str:
