@@ -206,6 +206,9 @@ OAUTH_AUDIT_TOKEN_ISSUANCE = env.bool("OAUTH_AUDIT_TOKEN_ISSUANCE", default=True
 # SECRET_KEY when unset.
 OAUTH_KEY_ENCRYPTION_KEY = env.list("OAUTH_KEY_ENCRYPTION_KEY", default=[])
 
+# /bench/ceiling, the benchmark's reference view: on only for the servers make bench starts.
+BENCH_CEILING = env.bool("BENCH_CEILING", default=False)
+
 # Forms outside the OAuth endpoints (portal, admin): Django refuses larger bodies before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 

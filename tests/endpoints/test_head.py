@@ -7,13 +7,24 @@ without HEAD fails here. The GET-only documents refuse other methods with ``Allo
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.db import DatabaseError, connection
+from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
 from tests.conftest import basic_auth
 
 GET_ONLY = ["/.well-known/jwks.json", "/.well-known/oauth-authorization-server", "/healthz", "/bench/ceiling"]
+
+
+@pytest.fixture(autouse=True)
+def _bench_ceiling_on(settings):
+    settings.BENCH_CEILING = True  # as make bench starts its servers
+
+
+def test_the_bench_ceiling_is_not_found_outside_the_benchmark(client, settings):
+    settings.BENCH_CEILING = False
+    assert client.get("/bench/ceiling").status_code == 404
+    assert client.head("/bench/ceiling").status_code == 404
 
 
 def named_routes(resolver=None, namespace: str = ""):
