@@ -5,16 +5,9 @@ itself, in the Basic user name, which gunicorn's default format logs (``%(u)s``)
 line it logs (``%(r)s``) carries the query string.
 """
 
-import pytest
 import requests
 
-from .instances import ROOT, eventually, shared_setup
-
-
-@pytest.fixture(scope="module")
-def setup():
-    with shared_setup() as shared:
-        yield shared
+from .instances import ROOT, eventually
 
 
 def test_the_access_log_names_neither_the_basic_user_nor_the_query_string(setup):

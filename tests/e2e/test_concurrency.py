@@ -10,22 +10,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import jwt
-import pytest
 import requests
 
 from tokens.protocol.formats import hash_token
 
-from .instances import shared_setup
-
 REQUESTS = 500
 THREADS = 32
-
-
-@pytest.fixture(scope="module")
-def setup():
-    # Audit rows for issued tokens stay on (the default): the heaviest write path.
-    with shared_setup() as shared:
-        yield shared
 
 
 def test_500_concurrent_token_requests_all_succeed_distinct_and_recorded(setup):

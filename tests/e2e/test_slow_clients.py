@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
-from .instances import ROOT, shared_setup
+from .instances import ROOT
 
 CONFIG = ("--config", str(ROOT / "oauthserver/gunicorn.conf.py"))
 WORKERS = 2
@@ -24,12 +23,6 @@ WORKERS = 2
 # gthread worker, however the workers share them out.
 SLOW_CLIENTS = 3
 PATIENCE_SECONDS = 2.0
-
-
-@pytest.fixture(scope="module")
-def setup():
-    with shared_setup() as shared:
-        yield shared
 
 
 @contextmanager

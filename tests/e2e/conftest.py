@@ -1,0 +1,15 @@
+"""Fixtures of the live tests."""
+
+import pytest
+
+from .instances import shared_setup
+
+
+@pytest.fixture(scope="module")
+def setup():
+    """A migrated database of the test module's own, default settings, and the instances it starts.
+
+    Audit rows for issued tokens stay on (the default): the heaviest write path.
+    """
+    with shared_setup() as shared:
+        yield shared
