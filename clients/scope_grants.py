@@ -5,7 +5,7 @@ waits for an operator (admin action); tokens carry only granted scopes (RFC 6749
 server decides the scope it grants, and the grant refuses anything not allowed).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
@@ -48,27 +48,40 @@ def split_scope_request(
     return frozenset(allowed), requested - allowed
 
 
-@transaction.atomic
 def approve_pending_scopes(*, application: Application) -> frozenset[str]:
     """Grant every pending scope of the application; audited. Return the scopes approved."""
-    application = Application.objects.select_for_update().get(pk=application.pk)
-    approved = application.pending_scope_set
-    if not approved:
-        return approved
-    application.scopes = format_scope(application.allowed_scope_set | approved)
-    application.pending_scopes = ""
-    application.save(update_fields=["scopes", "pending_scopes", "updated_at"])
-    record_event(AuditAction.SCOPES_APPROVED, application=application, details={"scopes": format_scope(approved)})
-    return approved
+
+    def grant(locked: Application, pending: frozenset[str]) -> list[str]:
+        locked.scopes = format_scope(locked.allowed_scope_set | pending)
+        return ["scopes"]
+
+    return _settle_pending_scopes(application, AuditAction.SCOPES_APPROVED, grant)
+
+
+def deny_pending_scopes(*, application: Application) -> frozenset[str]:
+    """Refuse every pending scope (they leave the defaults too); audited. Return the scopes denied."""
+
+    def refuse(locked: Application, pending: frozenset[str]) -> list[str]:
+        locked.default_scopes = format_scope(locked.default_scope_set - pending)
+        return ["default_scopes"]
+
+    return _settle_pending_scopes(application, AuditAction.SCOPES_DENIED, refuse)
 
 
 @transaction.atomic
-def deny_pending_scopes(*, application: Application) -> frozenset[str]:
-    """Refuse every pending scope (they leave the defaults too); audited. Return the scopes denied."""
-    application = Application.objects.select_for_update().get(pk=application.pk)
-    denied = application.pending_scope_set
-    if not denied:
-        return denied
+def _settle_pending_scopes(
+    application: Application, action: AuditAction, settle: Callable[[Application, frozenset[str]], list[str]]
+) -> frozenset[str]:
+    """Lock the application, let settle() change it for its pending scopes, clear them; one transaction with its audit row."""
+    locked = Application.objects.select_for_update().get(pk=application.pk)
+    pending = locked.pending_scope_set
+    if not pending:
+        return pending
+    changed = settle(locked, pending)
+    locked.pending_scopes = ""
+    locked.save(update_fields=[*changed, "pending_scopes", "updated_at"])
+    record_event(action, application=locked, details={"scopes": format_scope(pending)})
+    return pending
     application.pending_scopes = ""
     application.default_scopes = format_scope(application.default_scope_set - denied)
     application.save(update_fields=["pending_scopes", "default_scopes", "updated_at"])
