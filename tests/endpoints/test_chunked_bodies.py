@@ -66,6 +66,7 @@ def test_a_chunked_body_as_long_as_the_bound_is_read(send_chunked, settings):
     body = b"grant_type=client_credentials&pad="
     response = send_chunked("/oauth/token", body + b"x" * (256 - len(body)))
     assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "Bearer"  # the whole body was read, up to its last byte
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
