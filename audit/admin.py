@@ -2,9 +2,20 @@
 
 from django.contrib import admin
 
-from tokens.admin import ReadOnlyAdmin
-
 from .models import AuditEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the server writes itself: operators look and act through actions only."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

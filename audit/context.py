@@ -5,12 +5,14 @@ authentication, key generation) can name the acting user and source address with
 caller threading them through. Outside a request (management commands) both are empty.
 """
 
+import ipaddress
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.http import HttpRequest
 
-from tokens.protocol.throttling import client_address, parse_networks
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
 
@@ -54,3 +56,31 @@ def current_user():
     request = _current_request.get()
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
+
+
+def parse_networks(values: list[str]) -> tuple[IPNetwork, ...]:
+    """Read trusted proxy addresses or CIDR ranges (``10.0.0.0/8``, ``::1``)."""
+    return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values if value.strip())
+
+
+def client_address(remote_addr: str, forwarded_for: str, trusted_proxies: tuple[IPNetwork, ...]) -> str:
+    """The address a request came from, reading ``X-Forwarded-For`` only through trusted proxies.
+
+    Walks the header from the right (the hop our own proxy added) and stops at the first address
+    that is not a trusted proxy: everything left of it was written by the client and may be forged.
+    """
+    if not trusted_proxies or not _is_trusted(remote_addr, trusted_proxies):
+        return remote_addr
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted_proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else remote_addr
+
+
+def _is_trusted(address: str, trusted_proxies: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted_proxies)

@@ -4,8 +4,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from clients.models import Application
-
 
 class AuditAction(models.TextChoices):
     TOKEN_ISSUED = "token_issued", "Token issued"
@@ -34,7 +32,8 @@ class AuditEvent(models.Model):
     # The client acting (token requests) or acted upon (keys); as sent when authentication failed.
     client_id = models.CharField(max_length=64, blank=True, db_index=True)
     application = models.ForeignKey(
-        Application, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        # By name, not import: audit sits below clients (docs/architecture.md).
+        "clients.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
     )
     environment = models.CharField(max_length=20, blank=True)
     address = models.CharField("source address", max_length=64, blank=True)

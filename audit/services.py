@@ -4,11 +4,9 @@ import json
 import logging
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-
-from clients.models import Application
 
 from .context import current_address, current_user
 from .models import AuditAction, AuditEvent
@@ -22,7 +20,7 @@ _MAX_TEXT = 200  # anything an attacker sends (a client id, a username) is cut t
 def record_event(
     action: AuditAction,
     *,
-    application: Application | None = None,
+    application: Model | None = None,
     client_id: str = "",
     environment: str = "",
     details: dict[str, Any] | None = None,
@@ -68,7 +66,7 @@ def digest_unknown_identifier(value: str) -> str:
     return f"unknown:{digest.hexdigest()[:12]}"
 
 
-def record_application_change(application: Application, *, changed_fields: list[str]) -> AuditEvent | None:
+def record_application_change(application: Model, *, changed_fields: list[str]) -> AuditEvent | None:
     """Record an edit of an application (admin or portal): disabling it is its own event."""
     if not changed_fields:
         return None
@@ -77,7 +75,7 @@ def record_application_change(application: Application, *, changed_fields: list[
     return record_event(action, application=application, details={"fields": sorted(changed_fields)})
 
 
-def recent_events(application: Application, limit: int = 20) -> QuerySet[AuditEvent]:
+def recent_events(application: Model, limit: int = 20) -> QuerySet[AuditEvent]:
     """The latest events of one application, newest first (for its portal page)."""
     return AuditEvent.objects.filter(application=application).select_related("user")[:limit]
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from tokens.admin import ReadOnlyAdmin
+from audit.admin import ReadOnlyAdmin
 
 from .models import Environment, KeyPair
 from .services import SecretAlreadyRegenerated, generate_keys, regenerate_secret, revoke_keys, secret_version

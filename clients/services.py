@@ -17,7 +17,7 @@ from tokens.protocol.client_auth import ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.grants import RegisteredClient
 from tokens.protocol.scopes import format_scope, parse_scope
-from tokens.throttling import record_client_failure
+from .lockout import record_client_failure
 
 from .models import Application, Environment, KeyPair
 from .prepared import PreparedQuery

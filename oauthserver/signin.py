@@ -19,7 +19,7 @@ from audit.context import current_address
 from audit.models import AuditAction
 from audit.services import digest_unknown_identifier, record_event
 from tokens.protocol.errors import TooManyRequests
-from tokens.throttling import check_sign_in_lockout, record_sign_in_failure
+from clients.lockout import check_sign_in_lockout, record_sign_in_failure
 
 
 class SignInThrottle:

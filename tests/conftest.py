@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from clients.services import IssuedKeys, create_application, generate_keys
 from tokens.keystore import key_store
-from tokens.shared_cache import forget_shared_cache_outage
+from cluster.shared_cache import forget_shared_cache_outage
 from tokens.token_state import forget_token_states
 
 

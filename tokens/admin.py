@@ -4,22 +4,11 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from audit.admin import ReadOnlyAdmin
+
 from .services import revoke_selected_tokens
 from .keystore import KeyRotationConflict, rotate_signing_key
 from .models import AccessToken, SigningKey
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the server writes itself: operators look and act through actions only."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class TokenStatusFilter(admin.SimpleListFilter):

@@ -7,9 +7,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
 
+from audit.context import parse_networks
+
 from .encryption import decrypt_private_key, is_encrypted
 from .models import KeyRole, SigningKey
-from .protocol.throttling import RateLimit, parse_networks
+from .protocol.throttling import RateLimit
 
 # run_checks(tags=[SIGNING_KEYS]) is what each server process runs at start-up (oauthserver.wsgi).
 SIGNING_KEYS = "signing_keys"

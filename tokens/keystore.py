@@ -1,6 +1,6 @@
 """Signing keys from the database: their life (next, active, retired) and each process's copy.
 
-A rotation is "from now on": it commits, then announces itself (``tokens.announcements``), so
+A rotation is "from now on": it commits, then announces itself (``cluster.announcements``), so
 every worker of the host signs with the new key at its next token and other instances sharing
 Redis within ``OAUTH_REVOCATION_POLL_SECONDS``. Whatever happens to announcements, a process
 re-reads the keys at least every ``OAUTH_KEY_CACHE_SECONDS``, so no process signs with a key
@@ -27,7 +27,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import record_event
 
-from .announcements import Version, signing_keys_changed
+from cluster.announcements import Version, signing_keys_changed
 from .encryption import decrypt_private_key, encrypt_private_key
 from .models import KeyRole, SigningKey
 from .protocol.keys import (

@@ -7,7 +7,7 @@ its record exists, is not revoked, and holds the very claims presented (``client
 ``scope``, ``iat``, ``exp``, ``env``): a JWT signed with a valid key but claims of its own is not.
 
 A kept ``live`` state counts only while no revocation was announced since it was read
-(``tokens.announcements``): at once on this host (a stamp file), within
+(``cluster.announcements``): at once on this host (a stamp file), within
 ``OAUTH_REVOCATION_POLL_SECONDS`` on every instance sharing Redis (a random value there, so a
 Redis restart cannot hide one), and without Redis on other hosts within
 ``OAUTH_TOKEN_STATE_CACHE_SECONDS``. With the poll interval at 0 Redis is asked on every check.
@@ -23,7 +23,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from .announcements import Version, tokens_revoked
+from cluster.announcements import Version, tokens_revoked
 from .models import AccessToken
 from .protocol.formats import TokenClaims
 

@@ -2,7 +2,7 @@
 
 RFC 6749 §5.2, RFC 7662 §2.2, RFC 7009 §2.2 and RFC 6750 §3.1 answers, whatever the cache does:
 its uses degrade to the database or, for throttling, fail open, and the outage is logged once
-(``tokens.shared_cache``). The cache here is django-redis pointed at a port nothing listens on.
+(``cluster.shared_cache``). The cache here is django-redis pointed at a port nothing listens on.
 """
 
 import logging
@@ -109,7 +109,7 @@ def test_a_revoked_token_stays_revoked_when_the_cache_comes_back(make_keys, post
 def test_an_outage_is_logged_once_even_when_throttling_has_nothing_to_ask(unreachable_cache, settings, monkeypatch, make_keys, post, api_client):
     # With no rate limit, issuing a token asks the cache nothing: that must not count as "back".
     settings.OAUTH_TOKEN_RATE_LIMIT = ""
-    monkeypatch.setattr("tokens.shared_cache.RETRY_SECONDS", 0.0)  # every call may try the cache again
+    monkeypatch.setattr("cluster.shared_cache.RETRY_SECONDS", 0.0)  # every call may try the cache again
     keys = make_keys()
     for _ in range(4):
         assert post("/oauth/token", keys, grant_type="client_credentials").status_code == 200

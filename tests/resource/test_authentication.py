@@ -14,7 +14,7 @@ from tokens.authentication import BearerTokenAuthentication, TokenClient
 from tokens.models import AccessToken
 from tokens.permissions import RequiredScopes
 from tokens.protocol.formats import TokenClaims
-from tokens.announcements import tokens_revoked
+from cluster.announcements import tokens_revoked
 from tokens.token_state import LIVE, REVOKED, forget_token_states, remember_state, revocations_version, token_state
 
 pytestmark = pytest.mark.django_db

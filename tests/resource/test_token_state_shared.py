@@ -1,6 +1,6 @@
 """Token state with a shared cache: each process keeps what it read, and polls for revocations.
 
-Revocations are announced by a random value in the shared cache (``tokens.announcements``),
+Revocations are announced by a random value in the shared cache (``cluster.announcements``),
 never a counter, so that a cache that restarts empty cannot replay the value a process last read.
 
 The shared cache here is Django's file-based cache, which every process of a host shares as it
@@ -14,7 +14,7 @@ import pytest
 from django.core.cache import cache, caches
 from django.utils import timezone
 
-from tokens.announcements import tokens_revoked
+from cluster.announcements import tokens_revoked
 from tokens.models import AccessToken
 from tokens.protocol.formats import TokenClaims
 from tokens.services import revoke_tokens

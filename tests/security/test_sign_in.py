@@ -11,7 +11,7 @@ from django.urls import path
 
 from audit.models import AuditAction, AuditEvent
 from oauthserver.signin import ThrottledLoginView
-from tokens import throttling
+from clients import lockout
 
 # A portal-like sign-in page (the admin's template needs the admin's URLs beside it).
 urlpatterns = [
@@ -39,7 +39,7 @@ def sign_in(client, password, username="operator", address="192.0.2.1", url="/ad
 
 
 def test_admin_sign_in_locks_out_after_the_threshold(client, staff, monkeypatch):
-    monkeypatch.setattr(throttling, "clock", lambda: 5_000.0)
+    monkeypatch.setattr(lockout, "clock", lambda: 5_000.0)
     for _ in range(3):
         assert sign_in(client, "wrong").status_code == 200  # the form again, with its error
     response = sign_in(client, "correct horse battery")
@@ -71,7 +71,7 @@ def test_other_users_and_addresses_are_not_affected(client, staff, db):
 
 def test_sign_in_works_again_after_the_lockout(client, staff, monkeypatch):
     now = [5_000.0]
-    monkeypatch.setattr(throttling, "clock", lambda: now[0])
+    monkeypatch.setattr(lockout, "clock", lambda: now[0])
     for _ in range(3):
         sign_in(client, "wrong")
     assert sign_in(client, "correct horse battery").status_code == 429

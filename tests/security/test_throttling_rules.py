@@ -3,7 +3,8 @@
 import pytest
 
 from tokens.protocol.errors import TooManyRequests
-from tokens.protocol.throttling import LockoutPolicy, RateLimit, client_address, parse_networks, seconds_until
+from audit.context import client_address, parse_networks
+from tokens.protocol.throttling import LockoutPolicy, RateLimit, seconds_until
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ and each process compares the change's *version* with the one it last acted on:
 
 Without a shared cache, other hosts learn of a change only through their own time bound (for
 keys, ``OAUTH_KEY_CACHE_SECONDS``; for token states, ``OAUTH_TOKEN_STATE_CACHE_SECONDS``).
-While the shared cache fails (``tokens.shared_cache``), every ``version()`` differs from every
+While the shared cache fails (``cluster.shared_cache``), every ``version()`` differs from every
 other, so whatever a process keeps is re-read from the database on each use: slower, still
 correct. An announcement that could not reach the cache is written again once it is back.
 """

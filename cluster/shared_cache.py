@@ -9,11 +9,14 @@ calls in between get their fallback at once, so a Redis that hangs costs each pr
 timeout a second, not one per request.
 """
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from django.core.cache import cache
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -90,3 +93,34 @@ def _end_outage() -> None:
         was_failing, _outage.failing = _outage.failing, False
     if was_failing:
         logger.warning("shared cache reachable again")
+
+
+def fail_open(*, purpose: str, passthrough: tuple[type[Exception], ...] = ()):
+    """Decorate a function that uses the shared cache so that it returns None while the cache fails.
+
+    For counting (lockouts, rate limits): an outage of Redis must not become an outage of the
+    token endpoint, and 256-bit secrets do not fall to a short window of unthrottled guessing.
+    The passthrough exceptions (a 429) propagate. Decorate only code that does call the cache: a
+    call that returns without touching it would count as the cache being reachable again.
+    """
+
+    def decorate(function):
+        @functools.wraps(function)
+        def guarded(*args, **kwargs):
+            return call_shared_cache(
+                lambda: function(*args, **kwargs), fallback=None, purpose=purpose, passthrough=passthrough
+            )
+
+        return guarded
+
+    return decorate
+
+
+def increment(key: str, timeout: int) -> int:
+    """Atomically add one to the counter under key, which lives timeout seconds from its first count."""
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout)
+        return 1
