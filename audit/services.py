@@ -1,4 +1,4 @@
-"""Recording audit events: one JSON line on standard output, and a row unless told not to."""
+"""Recording audit events: one JSON line on standard output, and a row (``record_event``) or not (``log_event``)."""
 
 import json
 import logging
@@ -20,37 +20,57 @@ _MAX_TEXT = 200  # anything an attacker sends (a client id, a username) is cut t
 def record_event(
     action: AuditAction,
     *,
-    application: Model | None = None,
+    application: Model | int | None = None,
     client_id: str = "",
     environment: str = "",
     details: dict[str, Any] | None = None,
     user: Any = _FROM_REQUEST,
-    persist: bool = True,
-) -> AuditEvent | None:
-    """Log an event as one JSON line and, when persist, store it (a single INSERT).
+) -> AuditEvent:
+    """Log an event as one JSON line and store it (a single INSERT); return the row.
 
-    The user and source address come from the current request unless given; pass ``user=None``
-    where a client, not a person, acts (the token path), which also spares a session lookup.
-    Callers pass identifiers only: never a secret, a secret hash or a token.
+    ``application`` is the application or its primary key. The user and source address come from
+    the current request unless given; ``user=None`` says a client, not a person, acted. Callers
+    pass identifiers only: never a secret, a secret hash or a token.
     """
+    fields = _event_fields(action, application, client_id, environment, details, user)
+    event = AuditEvent(**fields)
+    event.save(force_insert=True)
+    return event
+
+
+def log_event(
+    action: AuditAction,
+    *,
+    application: Model | int | None = None,
+    client_id: str = "",
+    environment: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Log an event as one JSON line, without a row: a client acting, too often to store each time.
+
+    For token issuance unless ``OAUTH_AUDIT_TOKEN_ISSUANCE`` asks for rows (it is counted per
+    minute in ``tokens.usage`` either way), and for requests refused during a lockout, so that a
+    flood cannot fill the table.
+    """
+    _event_fields(action, application, client_id, environment, details, None)
+
+
+def _event_fields(action, application, client_id, environment, details, user) -> dict[str, Any]:
     if user is _FROM_REQUEST:
         user = current_user()
+    application_id = application.pk if isinstance(application, Model) else application
     fields = {
         "created_at": timezone.now(),
         "action": action,
         "user": user,
         "client_id": _text(client_id)[:64],
-        "application": application,
+        "application_id": application_id,
         "environment": environment,
         "address": current_address()[:64],
         "details": {name: _bounded(value) for name, value in (details or {}).items()},
     }
     logger.info(json.dumps(_log_fields(fields), separators=(",", ":"), default=str))
-    if not persist:
-        return None  # no model instance either: this is the high-volume token path
-    event = AuditEvent(**fields)
-    event.save(force_insert=True)
-    return event
+    return fields
 
 
 def digest_unknown_identifier(value: str) -> str:
@@ -90,13 +110,13 @@ def _text(value: str) -> str:
 
 
 def _log_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    user, application = fields["user"], fields["application"]
+    user = fields["user"]
     line = {
         "event": str(fields["action"]),
         "at": fields["created_at"].isoformat(),
         "user": user.get_username() if user else None,
         "client_id": fields["client_id"] or None,
-        "application_id": application.pk if application else None,
+        "application_id": fields["application_id"],
         "environment": fields["environment"] or None,
         "address": fields["address"] or None,
     }

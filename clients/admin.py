@@ -5,11 +5,10 @@ from django.db import transaction
 
 from audit.models import AuditAction
 from audit.services import record_application_change, record_event
-from tokens.services import revoke_tokens, set_application_active
-
 from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .scope_grants import approve_pending_scopes, deny_pending_scopes
+from .services import revoke_tokens, set_application_active
 
 
 @admin.register(Scope)
@@ -113,8 +112,9 @@ class ApplicationAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke all tokens of selected applications", permissions=["change"])
     def revoke_all_tokens(self, request, queryset) -> None:
         with transaction.atomic():
-            revoked = sum(revoke_tokens(application=application) for application in queryset)
-        self.message_user(request, f"Revoked {revoked} live token(s) of {len(queryset)} application(s).", messages.SUCCESS)
+            for application in queryset:
+                revoke_tokens(application=application)
+        self.message_user(request, f"Revoked every token issued so far to {len(queryset)} application(s).", messages.SUCCESS)
 
     @admin.action(description="Approve pending scopes of selected applications", permissions=["change"])
     def approve_scopes(self, request, queryset) -> None:

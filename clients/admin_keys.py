@@ -60,8 +60,9 @@ class KeyPairAdmin(ReadOnlyAdmin):
             return _confirm(self, request, queryset, "revoke", "Revoke keys",
                             "Each selected key pair is deleted and every live token issued with it is revoked.")
         pairs = list(queryset)
-        revoked = sum(revoke_keys(key_pair=key_pair) for key_pair in pairs)
-        self.message_user(request, f"Revoked {len(pairs)} key pair(s) and {revoked} live token(s).", messages.SUCCESS)
+        for key_pair in pairs:
+            revoke_keys(key_pair=key_pair)
+        self.message_user(request, f"Revoked {len(pairs)} key pair(s) and every token issued with them.", messages.SUCCESS)
         return None
 
 

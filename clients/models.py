@@ -78,6 +78,12 @@ class Application(models.Model):
     is_resource_server = models.BooleanField(
         "resource server", default=False, help_text="May call the introspection endpoint."
     )
+    # "Revoke all tokens" and disabling: a token issued (iat) before this moment is refused, JWTs
+    # included, which are not stored one by one (Keycloak's "not before" of a client).
+    tokens_not_before = models.DateTimeField(
+        "tokens not before", null=True, blank=True, editable=False,
+        help_text="Tokens issued before this moment are refused (Revoke all tokens, disabling).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,6 +152,8 @@ class KeyPair(models.Model):
     secret_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     secret_updated_at = models.DateTimeField(auto_now_add=True)
+    # As the application's, for this key pair's tokens only.
+    tokens_not_before = models.DateTimeField("tokens not before", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["application", "environment"]

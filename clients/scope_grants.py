@@ -82,8 +82,3 @@ def _settle_pending_scopes(
     locked.save(update_fields=[*changed, "pending_scopes", "updated_at"])
     record_event(action, application=locked, details={"scopes": format_scope(pending)})
     return pending
-    application.pending_scopes = ""
-    application.default_scopes = format_scope(application.default_scope_set - denied)
-    application.save(update_fields=["pending_scopes", "default_scopes", "updated_at"])
-    record_event(AuditAction.SCOPES_DENIED, application=application, details={"scopes": format_scope(denied)})
-    return denied

@@ -1,58 +1,26 @@
 """Applications and their keys: registering, generating keys, authenticating clients."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.context import current_address
 from audit.models import AuditAction
-from audit.services import digest_unknown_identifier, record_application_change, record_event
+from audit.services import digest_unknown_identifier, log_event, record_application_change, record_event
 from tokens.protocol.client_auth import ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
-from tokens.protocol.grants import RegisteredClient
 from tokens.protocol.scopes import format_scope, parse_scope
-from .lockout import record_client_failure
 
+from .lockout import record_client_failure
 from .models import Application, Environment, KeyPair
-from .prepared import PreparedQuery
+from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
-
-
-# What client authentication and the grant read of a key pair and its application: fewer columns
-# to convert (no timestamps) on the lookup every token, introspection and revocation request makes.
-AUTHENTICATION_FIELDS = (
-    "client_id",
-    "environment",
-    "secret_hash",
-    "application__is_active",
-    "application__is_resource_server",
-    "application__scopes",
-    "application__default_scopes",
-    "application__client_credentials_enabled",
-    "application__token_format",
-    "application__token_lifetime",
-)
-
-
-def key_pairs_with_application() -> QuerySet[KeyPair]:
-    """Key pairs with the part of their application that authentication needs, in one query."""
-    return KeyPair.objects.select_related("application").only(*AUTHENTICATION_FIELDS)
-
-
-# Compiled once, not per request.
-_KEY_PAIR_WITH_APPLICATION = PreparedQuery(KeyPair, lambda client_id: key_pairs_with_application().filter(client_id=client_id))
-
-
-def find_key_pair(client_id: str) -> KeyPair | None:
-    """The key pair of client_id with its application, or None (one query)."""
-    return _KEY_PAIR_WITH_APPLICATION.first(client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,15 +120,8 @@ def update_application(*, application: Application, **changes: Any) -> Applicati
 
 
 def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
-    """The owner's applications with their key pairs, token count and last use, in three queries.
-
-    Last use is the newest token's ``issued_at``: derived, so the token path writes nothing extra.
-    """
-    return (
-        Application.objects.filter(owner=owner)
-        .annotate(tokens_issued=Count("access_tokens"), last_used_at=Max("access_tokens__issued_at"))
-        .prefetch_related("key_pairs")
-    )
+    """The owner's applications with their key pairs, in two queries."""
+    return Application.objects.filter(owner=owner).prefetch_related("key_pairs")
 
 
 @transaction.atomic
@@ -206,6 +167,7 @@ def regenerate_secret(*, key_pair: KeyPair, version: str | None = None) -> Issue
             raise SecretAlreadyRegenerated() from None
     if not unchanged.update(secret_hash=secret_hash, secret_updated_at=now):
         raise SecretAlreadyRegenerated()
+    forget_clients()  # update() sends no post_save
     key_pair.secret_hash, key_pair.secret_updated_at = secret_hash, now
     record_event(
         AuditAction.SECRET_REGENERATED,
@@ -217,74 +179,86 @@ def regenerate_secret(*, key_pair: KeyPair, version: str | None = None) -> Issue
 
 
 @transaction.atomic
-def revoke_keys(*, key_pair: KeyPair) -> int:
-    """Delete a key pair and revoke its live tokens; return how many tokens were revoked."""
-    from tokens.services import revoke_tokens  # tokens.services imports this module
+def revoke_keys(*, key_pair: KeyPair) -> None:
+    """Delete a key pair: its secret stops working and every token issued with it is refused.
 
-    revoked = revoke_tokens(application=key_pair.application, key_pair=key_pair)
+    Tokens are checked against their client, which no longer exists (``clients.registry``): at
+    once here, within the revocation bound elsewhere. Its opaque token records stay, for the record.
+    """
     record_event(
         AuditAction.KEYS_REVOKED,
         application=key_pair.application,
         client_id=key_pair.client_id,
         environment=key_pair.environment,
-        details={"tokens_revoked": revoked},
     )
     key_pair.delete()
-    return revoked
 
 
-def authenticate_client(
-    *, credentials: ClientCredentials, find_key_pair: Callable[[str], KeyPair | None] = find_key_pair
-) -> KeyPair:
-    """Find the key pair, with its application, that the credentials prove (one query).
+@transaction.atomic
+def revoke_tokens(*, application: Application, key_pair: KeyPair | None = None, now: datetime | None = None) -> None:
+    """Refuse every token issued so far to an application, or to one of its key pairs.
+
+    "Revoke all tokens", and part of disabling: one UPDATE of ``tokens_not_before`` with its audit
+    row, whatever the number of tokens (JWTs are not stored one by one). Seen at once in this
+    process and on this host, within ``OAUTH_REVOCATION_POLL_SECONDS`` on instances sharing Redis.
+    """
+    now = now or timezone.now()
+    target = key_pair or application
+    type(target).objects.filter(pk=target.pk).update(tokens_not_before=now)
+    target.tokens_not_before = now
+    forget_clients()  # update() sends no post_save
+    record_event(
+        AuditAction.TOKEN_REVOKED,
+        application=application,
+        client_id=key_pair.client_id if key_pair else "",
+        environment=key_pair.environment if key_pair else "",
+        details={"tokens_issued_before": now.isoformat()},
+    )
+
+
+@transaction.atomic
+def set_application_active(*, application: Application, is_active: bool) -> bool:
+    """Enable or disable an application; return True if it changed.
+
+    Disabling also revokes every token issued to it so far (``revoke_tokens``), in the same
+    transaction: enabling it again revives none of them.
+    """
+    if application.is_active == is_active:
+        return False
+    application.is_active = is_active
+    application.save(update_fields=["is_active", "updated_at"])
+    record_application_change(application, changed_fields=["is_active"])
+    if not is_active:
+        revoke_tokens(application=application)
+    return True
+
+
+def authenticate_client(*, credentials: ClientCredentials) -> Client:
+    """The client whose credentials these are (RFC 6749 §2.3.1); no query once this process knows it.
 
     An unknown client, a wrong secret and a disabled application look the same to the caller:
     ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or address has failed too
     often. Right credentials are never refused by a lockout, and cost no lockout lookup.
-    ``find_key_pair`` lets introspection read the token's record in that same query.
     """
     client_id = credentials.client_id
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
-    key_pair = find_key_pair(client_id) if plausible else None
-    stored_hash = key_pair.secret_hash if key_pair else None
-    secret_matches = check_client_secret(credentials.client_secret, stored_hash)
-    if secret_matches and key_pair.application.is_active:
-        return key_pair
-    reason = "unknown_client" if key_pair is None else "wrong_secret" if not secret_matches else "application_disabled"
-    application = key_pair.application if key_pair else None
+    client = find_client(client_id) if plausible else None
+    secret_matches = check_client_secret(credentials.client_secret, client.secret_hash if client else None)
+    if secret_matches and client.is_active:
+        return client
+    reason = "unknown_client" if client is None else "wrong_secret" if not secret_matches else "application_disabled"
+    application_id = client.application_id if client else None
     # An id that matched nothing may be a secret sent in the wrong field: only its digest is kept.
-    recorded_id = client_id if key_pair else digest_unknown_identifier(client_id)
+    recorded_id = client_id if client else digest_unknown_identifier(client_id)
+    details = {"reason": reason}
     try:
         record_client_failure(client_id=client_id, address=current_address())
     except TooManyRequests:
         # Logged only: a flood must not fill the table.
-        _audit_failure(recorded_id, "locked_out", application=application, persist=False)
+        log_event(AuditAction.CLIENT_AUTH_FAILED, application=application_id, client_id=recorded_id,
+                  details={"reason": "locked_out"})
         raise
-    _audit_failure(recorded_id, reason, application=application)
+    record_event(AuditAction.CLIENT_AUTH_FAILED, application=application_id, client_id=recorded_id, details=details,
+                 user=None)
     raise InvalidClient(method=credentials.method)  # §5.2: challenged only after Basic or no credentials
-
-
-def _audit_failure(client_id: str, reason: str, *, application: Application | None = None, persist: bool = True) -> None:
-    record_event(
-        AuditAction.CLIENT_AUTH_FAILED,
-        application=application,
-        client_id=client_id,
-        details={"reason": reason},
-        user=None,
-        persist=persist,
-    )
-
-
-def describe_client(key_pair: KeyPair) -> RegisteredClient:
-    """Hand the grant what it needs to know of an authenticated client."""
-    application = key_pair.application
-    return RegisteredClient(
-        client_id=key_pair.client_id,
-        environment=key_pair.environment,
-        allowed_scopes=application.allowed_scope_set,
-        default_scopes=application.default_scope_set,
-        client_credentials_enabled=application.client_credentials_enabled,
-        token_format=application.token_format,
-        lifetime=application.token_lifetime,
-    )

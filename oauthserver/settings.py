@@ -181,11 +181,11 @@ OAUTH_CLIENT_CREDENTIALS_ENABLED = env.bool("OAUTH_CLIENT_CREDENTIALS_ENABLED", 
 OAUTH_MAX_REQUEST_BYTES = env.int("OAUTH_MAX_REQUEST_BYTES", default=8192)
 # How long a process trusts its in-memory copy of the signing keys before re-reading them.
 OAUTH_KEY_CACHE_SECONDS = env.int("OAUTH_KEY_CACHE_SECONDS", default=30)
-# How long a process keeps a token's state (live or revoked): without a shared cache (no
-# REDIS_URL), the bound on a revocation reaching another host (tokens/token_state.py).
+# How long a process trusts what it read of clients and of revoked tokens: without a shared cache
+# (no REDIS_URL), the bound on a revocation reaching another host (tokens/caches.py, clients/registry.py).
 OAUTH_TOKEN_STATE_CACHE_SECONDS = env.int("OAUTH_TOKEN_STATE_CACHE_SECONDS", default=30)
 # With Redis: how often each process asks it whether any token was revoked since; the bound on a
-# revocation reaching the other processes and instances (tokens/token_state.py). 0: ask every time.
+# revocation reaching the other processes and instances (cluster/announcements.py). 0: ask every time.
 OAUTH_REVOCATION_POLL_SECONDS = env.float("OAUTH_REVOCATION_POLL_SECONDS", default=1.0)
 
 # Abuse resistance (README "Security"). This many failed client authentications per client id or
@@ -200,8 +200,11 @@ OAUTH_SIGN_IN_ADDRESS_THRESHOLD = env.int("OAUTH_SIGN_IN_ADDRESS_THRESHOLD", def
 OAUTH_TOKEN_RATE_LIMIT = env.str("OAUTH_TOKEN_RATE_LIMIT", default="")
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; by default none: REMOTE_ADDR.
 OAUTH_TRUSTED_PROXIES = env.list("OAUTH_TRUSTED_PROXIES", default=[])
-# false: token issuance is only logged (JSON on stdout), not stored as an audit row.
-OAUTH_AUDIT_TOKEN_ISSUANCE = env.bool("OAUTH_AUDIT_TOKEN_ISSUANCE", default=True)
+# true: an audit row per issued token. By default issuance is logged (a JSON line on stdout) and
+# counted per minute (tokens.usage), and a JWT request writes nothing.
+OAUTH_AUDIT_TOKEN_ISSUANCE = env.bool("OAUTH_AUDIT_TOKEN_ISSUANCE", default=False)
+# Seconds between two flushes of each process's issuance counts to the database; 0: every token.
+OAUTH_USAGE_FLUSH_SECONDS = env.float("OAUTH_USAGE_FLUSH_SECONDS", default=5.0)
 # Fernet keys (comma-separated, the first encrypts) for the signing keys at rest; derived from
 # SECRET_KEY when unset.
 OAUTH_KEY_ENCRYPTION_KEY = env.list("OAUTH_KEY_ENCRYPTION_KEY", default=[])

@@ -26,11 +26,12 @@ from clients.services import (
     owned_applications,
     regenerate_secret,
     revoke_keys,
+    revoke_tokens,
     secret_version,
     update_application,
 )
 from oauthserver.signin import ThrottledLoginView
-from tokens.services import revoke_tokens
+from tokens.usage import with_usage
 
 from .credentials import show_credentials
 from .forms import ApplicationForm, SignUpForm
@@ -64,7 +65,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
-    context = {"applications": owned_applications(owner=request.user), "server_format": _server_token_format()}
+    context = {"applications": with_usage(owned_applications(owner=request.user)), "server_format": _server_token_format()}
     return render(request, "portal/application_list.html", context)
 
 
@@ -157,8 +158,8 @@ def keys_revoke(request: HttpRequest, pk: int, environment: str) -> HttpResponse
     if isinstance(found, HttpResponse):
         return found
     application, key_pair = found
-    revoked = revoke_keys(key_pair=key_pair)
-    messages.success(request, f"Keys revoked, with {_tokens(revoked)}.")
+    revoke_keys(key_pair=key_pair)
+    messages.success(request, "Keys revoked: the secret and every token issued with them no longer work.")
     return redirect(_tab_url(application, key_pair.environment))
 
 
@@ -172,8 +173,8 @@ def tokens_revoke(request: HttpRequest, pk: int) -> HttpResponse:
             "Every live access token of this application, in both environments, stops working at once. "
             "The keys stay; clients simply ask for new tokens.",
         )
-    revoked = revoke_tokens(application=application)
-    messages.success(request, f"Revoked {_tokens(revoked)}.")
+    revoke_tokens(application=application)
+    messages.success(request, "Revoked every token issued so far, in both environments.")
     return redirect("portal:application-detail", pk=application.pk)
 
 
@@ -185,7 +186,7 @@ def _tell_pending(request: HttpRequest, application: Application) -> None:
 
 def _owned(request: HttpRequest, pk: int) -> Application:
     """The signed-in user's application; anyone else's is a 404, as if it did not exist."""
-    return get_object_or_404(owned_applications(owner=request.user), pk=pk)
+    return get_object_or_404(with_usage(owned_applications(owner=request.user)), pk=pk)
 
 
 def _environment(name: str) -> str:
@@ -205,10 +206,6 @@ def _tab_url(application: Application, environment: str) -> str:
 def _server_token_format() -> str:
     """What "Server default" means on this server, for applications that do not choose."""
     return TokenFormat(settings.OAUTH_DEFAULT_TOKEN_FORMAT).label.split(" (")[0]  # "JWT", not "JWT (RFC 9068)"
-
-
-def _tokens(count: int) -> str:
-    return f"{count} live token" + ("" if count == 1 else "s")
 
 
 def _confirmed(request: HttpRequest) -> bool:

@@ -11,7 +11,9 @@ from rest_framework.test import APIClient
 from clients.services import IssuedKeys, create_application, generate_keys
 from tokens.keystore import key_store
 from cluster.shared_cache import forget_shared_cache_outage
-from tokens.token_state import forget_token_states
+from clients.registry import drop_known_clients
+from tokens.caches import forget_token_facts
+from tokens.usage import discard_pending_counts
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,18 +30,25 @@ def _clear_only_our_cache_keys():
         yield
 
 
+def _forget_everything() -> None:
+    key_store.invalidate()
+    forget_shared_cache_outage()
+    cache.clear()
+    forget_token_facts()
+    drop_known_clients()
+    discard_pending_counts()
+
+
 @pytest.fixture(autouse=True)
-def _fresh_caches():
-    """Each test starts with no cached keys or counters (the database is rolled back too)."""
-    key_store.invalidate()
-    forget_shared_cache_outage()
-    cache.clear()
-    forget_token_states()
+def _fresh_caches(settings):
+    """Each test starts with no cached keys, clients, tokens or counters (the database is rolled back too).
+
+    Issuance counts are stored at once: a flushing thread would write outside the test's transaction.
+    """
+    settings.OAUTH_USAGE_FLUSH_SECONDS = 0
+    _forget_everything()
     yield
-    key_store.invalidate()
-    forget_shared_cache_outage()
-    cache.clear()
-    forget_token_states()
+    _forget_everything()
 
 
 @pytest.fixture

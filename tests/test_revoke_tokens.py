@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tokens.models import AccessToken
-from tokens.services import revoke_tokens
+from clients.services import revoke_tokens
 
 
 def issue(request_token, keys) -> str:

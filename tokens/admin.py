@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from audit.admin import ReadOnlyAdmin
 
-from .services import revoke_selected_tokens
+from .records import revoke_selected
 from .keystore import KeyRotationConflict, rotate_signing_key
 from .models import AccessToken, SigningKey
 
@@ -35,25 +35,35 @@ class AccessTokenAdmin(ReadOnlyAdmin):
     list_filter = (TokenStatusFilter, "environment", "token_format", "issued_at",
                    ("application", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=jti", "=client_id", "application__name")
-    list_select_related = ("application",)
+    list_select_related = ("application", "key_pair")
     date_hierarchy = "issued_at"
     fields = ("jti", "application", "client_id", "environment", "scope", "token_format", "issued_at", "expires_at",
               "revoked_at", "status")
     readonly_fields = fields
     actions = ["revoke"]
 
+    def changelist_view(self, request, extra_context=None):
+        subtitle = ("Opaque tokens, and JWTs revoked one by one. Other JWTs are not stored: they are "
+                    "counted per minute, and revoked together with Revoke all tokens or Revoke keys.")
+        return super().changelist_view(request, {"subtitle": subtitle, **(extra_context or {})})
+
     @admin.display(description="status")
     def status(self, token: AccessToken) -> str:
         if token.revoked_at is not None:
             return "revoked"
-        return "expired" if token.is_expired(timezone.now()) else "active"
+        if token.is_expired(timezone.now()):
+            return "expired"
+        cutoffs = [token.application.tokens_not_before, token.key_pair.tokens_not_before if token.key_pair else None]
+        if token.key_pair_id is None or any(cutoff and token.issued_at < cutoff for cutoff in cutoffs):
+            return "revoked (all tokens)"
+        return "active"
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("tokens.change_accesstoken")
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset: QuerySet) -> None:
-        revoked = revoke_selected_tokens(tokens=queryset)
+        revoked = revoke_selected(queryset, now=timezone.now())
         self.message_user(request, f"Revoked {revoked} live token(s).", messages.SUCCESS)
 
 

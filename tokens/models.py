@@ -8,7 +8,11 @@ from clients.models import Application, Environment, KeyPair, TokenFormat
 
 
 class AccessToken(models.Model):
-    """One issued token. Only its hash is kept (opaque) or nothing of it but the ``jti`` (JWT)."""
+    """An opaque token (only its hash is kept), or a JWT revoked before its expiry (RFC 7009).
+
+    A JWT is not stored when issued: the signed token is its own record (``tokens.records``).
+    Revoking one stores its ``jti`` here, revoked, until it expires.
+    """
 
     # Indexed through token_app_live, which starts with it.
     application = models.ForeignKey(
@@ -30,7 +34,12 @@ class AccessToken(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
-        indexes = [models.Index(fields=["application", "revoked_at", "expires_at"], name="token_app_live")]
+        indexes = [
+            models.Index(fields=["application", "revoked_at", "expires_at"], name="token_app_live"),
+            # The revoked set each process keeps is read by revocation time; only revoked rows
+            # enter this index, so issuing an opaque token writes nothing to it.
+            models.Index(fields=["revoked_at"], condition=models.Q(revoked_at__isnull=False), name="token_revoked"),
+        ]
         constraints = [
             # Only opaque tokens have a hash: JWT rows stay out of this index, and out of its writes.
             models.UniqueConstraint(
@@ -86,3 +95,32 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.algorithm}, {self.role})"
+
+
+class IssuanceCount(models.Model):
+    """How many tokens an application got in one environment and one minute (UTC), by format.
+
+    Each process counts in memory and adds its counts here in one statement every few seconds
+    (``tokens.usage``): the portal's "tokens issued", "last use" and usage charts read these rows.
+    """
+
+    # No database constraint: a count flushed just after its application was deleted is dropped
+    # by the next cleartokens rather than failing the whole flush.
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="issuance_counts", db_constraint=False, db_index=False
+    )
+    environment = models.CharField(max_length=20, choices=Environment.choices)
+    token_format = models.CharField(max_length=10, choices=TokenFormat.choices[1:])
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-minute"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "environment", "token_format", "minute"], name="issuance_count_per_minute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.token_format} token(s) at {self.minute:%Y-%m-%d %H:%M}"

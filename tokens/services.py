@@ -1,37 +1,29 @@
 """Where the OAuth protocol meets the database and the settings."""
 
+import time
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditAction
-from audit.services import record_application_change, record_event
-from clients.models import Application, KeyPair
+from audit.services import log_event, record_event
+from clients.registry import Client, find_client
 from clients.scope_grants import public_scope_names
-from clients.prepared import PreparedInsert
-from clients.services import authenticate_client, describe_client
+from clients.services import authenticate_client
 
+from . import records
 from .audiences import token_audience
 from .keystore import key_store, published_keys_query
-from .models import AccessToken, SigningKey
+from .models import SigningKey
 from .protocol.client_auth import read_client_credentials
 from .protocol.errors import AccessDenied, InvalidToken
-from .protocol.formats import (
-    AccessTokenFormat,
-    JWTFormat,
-    OpaqueFormat,
-    TokenClaims,
-    hash_token,
-    looks_like_jwt,
-    new_jti,
-)
+from .protocol.formats import JWTFormat, OpaqueFormat, TokenClaims, hash_token, looks_like_jwt, new_jti
 from .protocol.grants import (
     CLIENT_CREDENTIALS,
     TokenPolicy,
@@ -44,18 +36,10 @@ from .protocol.introspection import introspection_response, read_token_reference
 from .protocol.keys import build_jwks, published_algorithms
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
-from .token_state import announce_revoked
-from .verification import Introspection, find_live_token, is_plausible_token, verify_jwt
+from .usage import count_issued
+from .verification import introspected_claims, is_plausible_token, live_claims
 
-# The row every token request writes, compiled once (the ORM's create() cost four times the INSERT).
-_TOKEN_RECORD = PreparedInsert(
-    AccessToken,
-    ["application_id", "key_pair_id", "client_id", "environment", "scope", "token_format", "jti", "token_hash",
-     "issued_at", "expires_at"],
-)
-
-# Rows per statement when revoking or deleting tokens in bulk.
-REVOKE_BATCH_SIZE = 1000
+# Rows per statement when deleting token records in bulk.
 CLEAR_BATCH_SIZE = 10_000
 
 
@@ -74,57 +58,58 @@ def issue_token(
 ) -> TokenResponse:
     """Answer a token request with the client credentials grant (RFC 6749 §4.4).
 
-    Two queries: the key pair with its application, and the insert of the token record; a third,
-    the audit row, unless ``OAUTH_AUDIT_TOKEN_ISSUANCE`` is off. The token row and its audit row
-    commit together or not at all: a token whose request failed is never stored live.
+    A JWT is written nowhere: no query once this process knows the client and the signing key.
+    An opaque token is one INSERT. Either is counted in memory (``tokens.usage``) and logged as
+    an audit line; ``OAUTH_AUDIT_TOKEN_ISSUANCE`` adds an audit row, in the same transaction as
+    the opaque token's record.
     """
     policy = token_policy()
     request = read_token_request(params, policy)
-    credentials = read_client_credentials(authorization=authorization, params=params)
-    key_pair = authenticate_client(credentials=credentials)
-    grant = grant_client_credentials(request, describe_client(key_pair), policy)
-    throttle_token_issuance(client_id=key_pair.client_id)
-
-    issued_at = int((now or timezone.now()).timestamp())
+    client = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    grant = grant_client_credentials(request, client.registered(), policy)
+    throttle_token_issuance(client_id=client.client_id)
+    issued_at = _issue_time(client, now)
     claims = TokenClaims(
         iss=settings.OAUTH_ISSUER,
-        sub=key_pair.client_id,
-        client_id=key_pair.client_id,
-        aud=token_audience(key_pair.environment),
+        sub=client.client_id,
+        client_id=client.client_id,
+        aud=token_audience(client.environment),
         iat=issued_at,
         exp=issued_at + grant.lifetime,
         jti=new_jti(),
         scope=format_scope(grant.scope),
-        env=key_pair.environment,
+        env=client.environment,
     )
-    token_format: AccessTokenFormat = (
-        JWTFormat(key_store.active_key()) if grant.token_format == JWTFormat.name else OpaqueFormat()
-    )
-    access_token = token_format.mint(claims)
     audited = settings.OAUTH_AUDIT_TOKEN_ISSUANCE
-    with transaction.atomic() if audited else nullcontext():
-        _TOKEN_RECORD.insert(
-            application_id=key_pair.application_id,
-            key_pair_id=key_pair.pk,
-            client_id=key_pair.client_id,
-            environment=key_pair.environment,
-            scope=claims.scope,
-            token_format=token_format.name,
-            jti=claims.jti,
-            token_hash=hash_token(access_token) if token_format.name == OpaqueFormat.name else None,
-            issued_at=datetime.fromtimestamp(claims.iat, UTC),
-            expires_at=datetime.fromtimestamp(claims.exp, UTC),
-        )
-        record_event(
-            AuditAction.TOKEN_ISSUED,
-            application=key_pair.application,
-            client_id=key_pair.client_id,
-            environment=key_pair.environment,
-            details={"jti": claims.jti, "scope": claims.scope, "format": token_format.name},
-            user=None,
-            persist=audited,
-        )
+    audit = record_event if audited else log_event
+    details = {"jti": claims.jti, "scope": claims.scope, "format": grant.token_format}
+    if grant.token_format == JWTFormat.name:
+        access_token = JWTFormat(key_store.active_key()).mint(claims)
+        audit(AuditAction.TOKEN_ISSUED, application=client.application_id, client_id=client.client_id,
+              environment=client.environment, details=details)
+    else:
+        access_token = OpaqueFormat().mint(claims)
+        with transaction.atomic() if audited else nullcontext():  # the record and its audit row, or neither
+            records.insert_opaque(claims, client=client, token_hash=hash_token(access_token))
+            audit(AuditAction.TOKEN_ISSUED, application=client.application_id, client_id=client.client_id,
+                  environment=client.environment, details=details)
+    count_issued(client, token_format=grant.token_format, issued_at=claims.iat)
     return build_token_response(access_token, grant)
+
+
+def _issue_time(client: Client, now: datetime | None) -> int:
+    """The token's ``iat``: now, but never before the client's ``tokens_not_before``.
+
+    A "Revoke all tokens" voids every token whose ``iat`` is below the next whole second, so a
+    token asked for in the rest of that second waits for it (at most one second) rather than be
+    born revoked. A larger gap means another host's clock is ahead: then there is no waiting.
+    """
+    moment = (now or timezone.now()).timestamp()
+    wait = client.tokens_not_before - moment
+    if 0 < wait <= 1 and now is None:
+        time.sleep(wait)
+        return client.tokens_not_before
+    return int(moment)
 
 
 def published_jwks() -> dict[str, Any]:
@@ -158,133 +143,46 @@ def server_metadata() -> dict[str, Any]:
     }
 
 
-def revoke_tokens(*, application: Application, key_pair: KeyPair | None = None, now: datetime | None = None) -> int:
-    """Revoke every live token of an application, or of one of its key pairs; return how many.
-
-    Used by "Revoke all tokens", "Revoke keys" and disabling an application. Works through the
-    live tokens in batches, each committed with its own audit row, so that millions of tokens are
-    neither loaded at once nor revoked in one long transaction (inside a caller's transaction,
-    the whole commits with it). Every process is told once each batch commits.
-    """
-    now = now or timezone.now()
-    live = AccessToken.objects.filter(application=application, revoked_at__isnull=True, expires_at__gt=now)
-    if key_pair is not None:
-        live = live.filter(key_pair=key_pair)
-    return _revoke_in_batches(
-        live,
-        now,
-        application=application,
-        client_id=key_pair.client_id if key_pair else "",
-        environment=key_pair.environment if key_pair else "",
-    )
-
-
-def revoke_selected_tokens(*, tokens: QuerySet[AccessToken], now: datetime | None = None) -> int:
-    """Revoke the live tokens among those selected (the admin's action); return how many."""
-    now = now or timezone.now()
-    live = tokens.filter(revoked_at__isnull=True, expires_at__gt=now)
-    revoked = 0
-    for application in Application.objects.filter(id__in=live.values("application_id")):
-        revoked += _revoke_in_batches(live.filter(application=application), now, application=application)
-    return revoked
-
-
-def _revoke_in_batches(
-    live: QuerySet[AccessToken], now: datetime, *, application: Application, client_id: str = "", environment: str = ""
-) -> int:
-    revoked = 0
-    while batch := list(live.values_list("id", "jti")[:REVOKE_BATCH_SIZE]):
-        with transaction.atomic():
-            count = AccessToken.objects.filter(id__in=[row_id for row_id, _ in batch], revoked_at__isnull=True).update(
-                revoked_at=now
-            )
-            if count:
-                record_event(
-                    AuditAction.TOKEN_REVOKED,
-                    application=application,
-                    client_id=client_id,
-                    environment=environment,
-                    details={"tokens_revoked": count},
-                )
-            announce_revoked(jti for _, jti in batch)
-        revoked += count
-    return revoked
-
-
-@transaction.atomic
-def set_application_active(*, application: Application, is_active: bool) -> bool:
-    """Enable or disable an application; return True if it changed.
-
-    Disabling also revokes every live token of it, in the same transaction: no token of a
-    disabled application works, here at once and elsewhere within the revocation bound, and
-    enabling it again revives none of them.
-    """
-    if application.is_active == is_active:
-        return False
-    application.is_active = is_active
-    application.save(update_fields=["is_active", "updated_at"])
-    record_application_change(application, changed_fields=["is_active"])
-    if not is_active:
-        revoke_tokens(application=application)
-    return True
-
-
 def introspect_token(
     *, params: Mapping[str, str], authorization: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Tell a resource server whether a token is active, and what it carries (RFC 7662 §2).
 
     The caller must authenticate and be a resource server before anything about the token is
-    answered, so anyone else learns nothing. One query finds the caller and the token's record.
+    answered, so anyone else learns nothing. One query: the token's revocation or record.
     """
     reference = read_token_reference(params)
-    introspection = Introspection(reference.token, now=now or timezone.now())
-    credentials = read_client_credentials(authorization=authorization, params=params)
-    key_pair = authenticate_client(credentials=credentials, find_key_pair=introspection.find_key_pair)
-    if not key_pair.application.is_resource_server:
+    caller = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    if not caller.is_resource_server:
         raise AccessDenied("Only applications marked as resource servers may introspect tokens.")
-    return introspection_response(introspection.live_claims())
+    return introspection_response(introspected_claims(reference.token, now=now or timezone.now()))
 
 
 def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: datetime | None = None) -> None:
-    """Revoke one of the caller's own tokens, JWT or opaque (RFC 7009 §2.1).
+    """Revoke one of the caller's own live tokens, JWT or opaque (RFC 7009 §2.1).
 
     An unknown, expired, already revoked or foreign token changes nothing and is not an error
     (§2.2), so the answer never tells whether a token exists.
     """
-    key_pair = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    caller = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
     token = read_token_reference(params).token
     now = now or timezone.now()
-    if not is_plausible_token(token):
+    claims = introspected_claims(token, now=now) if is_plausible_token(token) else None
+    if claims is None:
         return
-    own_live = AccessToken.objects.filter(application_id=key_pair.application_id, revoked_at__isnull=True)
-    if looks_like_jwt(token):
-        claims = verify_jwt(token, now=now)
-        jtis = [claims.jti] if claims else []
-    else:
-        jtis = list(own_live.filter(token_hash=hash_token(token)).values_list("jti", flat=True)[:1])
-    if not jtis:
-        return
-    # The state change and its audit row commit together; every process is told after the commit.
-    with transaction.atomic():
-        if own_live.filter(jti__in=jtis).update(revoked_at=now):
-            record_event(
-                AuditAction.TOKEN_REVOKED,
-                application=key_pair.application,
-                client_id=key_pair.client_id,
-                environment=key_pair.environment,
-                details={"jti": jtis[0]},
-                user=None,
-            )
-            announce_revoked(jtis)
+    owner = find_client(claims.client_id)
+    if owner is None or owner.application_id != caller.application_id:
+        return  # another application's token: revoked only by its own client
+    token_format = JWTFormat.name if looks_like_jwt(token) else OpaqueFormat.name
+    records.revoke(claims, client=owner, token_format=token_format, now=now)
 
 
 def validate_access_token(token: str, *, now: datetime | None = None) -> TokenClaims:
     """The claims of a bearer token a protected resource received, or ``InvalidToken`` (RFC 6750 §3.1).
 
-    No query for a valid JWT once the keys and its state are cached.
+    No query for a valid JWT once this process knows its key, its client and the revoked set.
     """
-    claims = find_live_token(token, now=now or timezone.now())
+    claims = live_claims(token, now=now or timezone.now())
     if claims is None:
         raise InvalidToken()
     return claims
@@ -303,11 +201,7 @@ def clear_tokens(*, now: datetime | None = None, batch_size: int = CLEAR_BATCH_S
     order, so millions of rows never sit in memory nor in one long transaction.
     """
     now = now or timezone.now()
-    finished = AccessToken.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__isnull=False)).order_by("id")
-    deleted, last_id = 0, 0
-    while ids := list(finished.filter(id__gt=last_id).values_list("id", flat=True)[:batch_size]):
-        deleted += AccessToken.objects.filter(id__in=ids).delete()[0]
-        last_id = ids[-1]
+    deleted = records.delete_finished(now=now, batch_size=batch_size)
     keys_deleted = SigningKey.objects.exclude(published_keys_query(now)).delete()[0]
     if keys_deleted:
         key_store.invalidate()

@@ -13,7 +13,7 @@ from audit.models import AuditAction, AuditEvent
 from clients.models import KeyPair
 from tests.conftest import introspect
 from tokens.models import AccessToken
-from tokens.services import set_application_active
+from clients.services import set_application_active
 
 APPLICATIONS = "/admin/clients/application/"
 

@@ -130,7 +130,7 @@ def test_a_key_made_by_another_instance_is_found_by_its_unknown_kid(issue, hello
 
 @pytest.mark.parametrize("token_format", ["jwt", "opaque"])
 def test_a_revoked_token_is_invalid_token_at_once_on_this_instance(make_keys, issue, hello, token_format):
-    from tokens.services import revoke_tokens
+    from clients.services import revoke_tokens
 
     keys = make_keys(token_format=token_format)
     token = issue(keys=keys)

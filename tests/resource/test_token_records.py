@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests import forged
 from tests.conftest import introspect
 from tokens.models import AccessToken
-from tokens.services import revoke_tokens
+from clients.services import revoke_tokens
 from tokens.token_state import forget_token_states
 from tokens.verification import verify_jwt
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from cluster.announcements import tokens_revoked
 from tokens.models import AccessToken
 from tokens.protocol.formats import TokenClaims
-from tokens.services import revoke_tokens
+from clients.services import revoke_tokens
 from tokens.token_state import LIVE, REVOKED, forget_token_states, token_state
 
 pytestmark = pytest.mark.django_db

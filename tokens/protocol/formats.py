@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol
 
 import jwt
 
+from .errors import InvalidToken
 from .keys import PublishedKey, SigningKeyMaterial, signing_algorithm
 
 JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
@@ -138,13 +139,23 @@ def decode_jwt(
     audience: str | list[str],
     algorithms: list[str],
     now: int,
-) -> dict[str, Any]:
-    """Verify an RFC 9068 access token and return its claims, or raise ``jwt.InvalidTokenError``.
+) -> TokenClaims:
+    """Verify an RFC 9068 access token and return its claims, or raise ``InvalidToken``.
 
     The accepted algorithms come from the caller's settings, never from the token (RFC 8725
     §3.1); the header's ``kid`` only chooses among our own published keys. ``aud`` must be the
-    audience given, or one of them when a list is given (RFC 7519 §4.1.3).
+    audience given, or one of them when a list is given (RFC 7519 §4.1.3). ``scope`` and ``env``
+    may be absent (RFC 9068 §2.2.3); the other claims are required. PyJWT's errors, and anything a
+    malformed token makes it raise, become ``InvalidToken`` here.
     """
+    try:
+        claims = _decode(token, find_key, issuer, audience, algorithms, now)
+        return TokenClaims(**{name: claims.get(name, "") for name in TokenClaims.__slots__})
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise InvalidToken(f"The access token is not valid: {exc}.") from None
+
+
+def _decode(token, find_key, issuer, audience, algorithms, now) -> dict[str, Any]:
     header = _unverified_header(token)
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() not in (JWT_TYPE, f"application/{JWT_TYPE}"):
@@ -165,4 +176,6 @@ def decode_jwt(
     )
     if not isinstance(claims["exp"], int) or claims["exp"] <= now:
         raise jwt.ExpiredSignatureError("token has expired")
+    if not isinstance(claims["iat"], int):
+        raise jwt.InvalidTokenError("iat is not a whole number")
     return claims
