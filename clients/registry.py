@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 
 from cluster.announcements import Version, clients_changed
 from tokens.protocol.grants import RegisteredClient
@@ -93,18 +92,12 @@ def find_client(client_id: str) -> Client | None:
 
 def forget_clients() -> None:
     """Make every process read clients again: this one at once, the others once the transaction commits."""
-    _registry.clear()
-    transaction.on_commit(_announce, robust=True)
+    clients_changed.announce_on_commit()
 
 
 def drop_known_clients() -> None:
     """Drop this process's copy of the clients, and nothing else (as a restart would)."""
     _registry.clear()
-
-
-def _announce() -> None:
-    _registry.clear()
-    clients_changed.announce()
 
 
 def whole_seconds_after(moment: datetime | None) -> int:

@@ -27,14 +27,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import transaction
 from django.core.cache.backends.locmem import LocMemCache
 
 from .shared_cache import call_shared_cache, shared_cache_failing, shared_cache_outages
 
 logger = logging.getLogger(__name__)
 
-# (stamp file inode, its mtime in ns, shared value, outages seen by this process)
-Version = tuple[int, int, str, int]
+# (stamp file inode, its mtime in ns, shared value, outages seen by this process, changes made here)
+Version = tuple[int, int, str, int, int]
 _FAILED = object()
 _unique = itertools.count()
 
@@ -52,6 +53,25 @@ class Announcement:
         # wins, so a slow poll that read before an announcement cannot bring back the older value.
         self._reads = itertools.count()
         self._stored_read = -1
+        self._changes_here = 0
+
+    def announce_on_commit(self) -> None:
+        """Announce once the current transaction commits; this process sees the change at once.
+
+        Its own next ``version()`` differs now (its transaction may already read the change), and
+        again after the commit, for what it read in between.
+        """
+        self._changed_here()
+
+        def announce() -> None:
+            self._changed_here()
+            self.announce()
+
+        transaction.on_commit(announce, robust=True)
+
+    def _changed_here(self) -> None:
+        with self._lock:
+            self._changes_here += 1
 
     def announce(self) -> None:
         """Make every process's next ``version()`` differ from what it read before this call; never raises."""
@@ -78,7 +98,7 @@ class Announcement:
         shared = self._poll_shared()
         if shared_cache_failing():
             shared = f"unknown {next(_unique)}"  # equal to nothing kept: everything is read again
-        return inode, modified, shared, shared_cache_outages()
+        return inode, modified, shared, shared_cache_outages(), self._changes_here
 
     def _publish(self) -> None:
         value = self._unpublished

@@ -2,18 +2,24 @@
 
 import base64
 import io
+from datetime import UTC, datetime
 from urllib.parse import quote_plus, urlencode
 
+import jwt
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clients.services import IssuedKeys, create_application, generate_keys
-from tokens.keystore import key_store
-from cluster.shared_cache import forget_shared_cache_outage
+from clients.models import KeyPair
 from clients.registry import drop_known_clients
+from clients.services import IssuedKeys, create_application, generate_keys
+from cluster.shared_cache import forget_shared_cache_outage
 from tokens.caches import forget_token_facts
-from tokens.usage import discard_pending_counts
+from tokens.keystore import key_store
+from tokens.models import AccessToken, IssuanceCount
+from tokens.protocol.formats import hash_token, looks_like_jwt
+from tokens.usage import discard_pending_counts, flush_issuance_counts
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -81,6 +87,36 @@ def basic_auth(client_id: str, client_secret: str) -> str:
     """The ``Authorization`` value of RFC 6749 §2.3.1: form-urlencode both, then base64."""
     raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
     return "Basic " + base64.b64encode(raw).decode()
+
+
+def issued_count() -> int:
+    """How many tokens were issued, as the issuance counters say (the portal's "tokens issued")."""
+    flush_issuance_counts()
+    return sum(IssuanceCount.objects.values_list("count", flat=True))
+
+
+def is_revoked(token: str) -> bool:
+    """Whether token was revoked one by one: its record (opaque) or its jti (JWT) is marked revoked."""
+    if looks_like_jwt(token):
+        jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+        return AccessToken.objects.filter(jti=jti, revoked_at__isnull=False).exists()
+    return AccessToken.objects.filter(token_hash=hash_token(token), revoked_at__isnull=False).exists()
+
+
+def revoke_directly(token: str) -> None:
+    """Mark token revoked in the database as another process would, announcing nothing."""
+    now = timezone.now()
+    if not looks_like_jwt(token):
+        assert AccessToken.objects.filter(token_hash=hash_token(token)).update(revoked_at=now) == 1
+        return
+    claims = jwt.decode(token, options={"verify_signature": False})
+    key_pair = KeyPair.objects.get(client_id=claims["client_id"])
+    AccessToken.objects.create(
+        application_id=key_pair.application_id, key_pair=key_pair, client_id=claims["client_id"],
+        environment=claims.get("env", ""), scope=claims.get("scope", ""), token_format="jwt", jti=claims["jti"],
+        issued_at=datetime.fromtimestamp(claims["iat"], UTC), expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        revoked_at=now,
+    )
 
 
 def introspect(api_client, caller, token: str) -> dict:

@@ -73,6 +73,10 @@ FORGERIES = {
     "foreign-key-our-kid": lambda token: resign(token, key=foreign_key(), kid=_our_kid(token)),
     "other-issuer": lambda token: resign(token, iss="https://evil.example"),
     "other-audience": lambda token: resign(token, aud="https://other.example"),
-    "unrecorded-jti": lambda token: resign(token, jti="never-issued"),
+    # Signed with our key, but not what this server issues: no such client, a subject that is not
+    # the client, or a lifetime longer than any this server grants.
+    "unknown-client": lambda token: resign(token, sub="nobody", client_id="nobody"),
+    "subject-not-the-client": lambda token: resign(token, sub="someone-else"),
+    "lifetime-too-long": lambda token: resign(token, exp=claims_of(token)["iat"] + 10 * 86400),
     "nested-header": nested_header,
 }

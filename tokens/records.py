@@ -134,7 +134,7 @@ def revoke(claims: TokenClaims, *, client: Client, token_format: str, now: datet
                 details={"jti": claims.jti},
                 user=None,
             )
-            _announce_on_commit()
+            tokens_revoked.announce_on_commit()
     return changed
 
 
@@ -150,7 +150,7 @@ def revoke_selected(tokens: QuerySet[AccessToken], *, now: datetime) -> int:
             count = live.filter(application_id=application_id).update(revoked_at=now)
             if count:
                 record_event(AuditAction.TOKEN_REVOKED, application=application_id, details={"tokens_revoked": count})
-                _announce_on_commit()
+                tokens_revoked.announce_on_commit()
         revoked += count
     return revoked
 
@@ -190,10 +190,6 @@ def _insert_revoked_jwt(claims: TokenClaims, *, client: Client, now: datetime) -
     except IntegrityError:
         return False
     return True
-
-
-def _announce_on_commit() -> None:
-    transaction.on_commit(tokens_revoked.announce, robust=True)
 
 
 _INSERTED = ("application_id", "key_pair_id", "client_id", "environment", "scope", "token_format", "jti",

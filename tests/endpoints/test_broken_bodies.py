@@ -15,8 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMoreData
 
-from tests.conftest import basic_auth, chunked
-from tokens.models import AccessToken
+from tests.conftest import basic_auth, chunked, is_revoked, issued_count
 
 ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]
 
@@ -64,7 +63,7 @@ def test_an_unreadable_chunked_body_is_invalid_request(send, token, path, error)
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_request", "error_description": "The request body could not be read."}
     assert response["Cache-Control"] == "no-store"
-    assert AccessToken.objects.count() == 1 and AccessToken.objects.get().revoked_at is None
+    assert issued_count() == 1 and not is_revoked(token)
 
 
 @pytest.mark.parametrize("error", [NoMoreData(b""), ConnectionResetError(104, "reset")])
@@ -97,7 +96,7 @@ def test_a_body_shorter_than_its_content_length_is_invalid_request(send, token, 
         "error": "invalid_request", "error_description": "The request body is shorter than its Content-Length."
     }
     assert response["Cache-Control"] == "no-store"
-    assert AccessToken.objects.count() == 1 and AccessToken.objects.get().revoked_at is None
+    assert issued_count() == 1 and not is_revoked(token)
 
 
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json"])
@@ -125,7 +124,7 @@ def test_a_body_with_no_content_type_is_invalid_request(send, token, path, frami
     assert response.status_code == 400
     assert response.json() == NOT_OUR_TYPE
     assert response["Cache-Control"] == "no-store"
-    assert AccessToken.objects.count() == 1 and AccessToken.objects.get().revoked_at is None
+    assert issued_count() == 1 and not is_revoked(token)
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "multipart/form-data; boundary=X"])

@@ -10,8 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import basic_auth, chunked
-from tokens.models import AccessToken
+from tests.conftest import basic_auth, chunked, is_revoked, issued_count
 
 ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]
 
@@ -36,7 +35,7 @@ def test_a_chunked_body_gets_a_token(send_chunked, content_type, body):
     response = send_chunked("/oauth/token", body, content_type)
     assert response.status_code == 200, response.content
     assert response.json()["token_type"] == "Bearer" and response.json()["scope"] == "read"
-    assert AccessToken.objects.count() == 1
+    assert issued_count() == 1
 
 
 def test_client_credentials_in_a_chunked_body_authenticate(send_chunked, caller):
@@ -56,7 +55,7 @@ def test_a_chunked_introspection_describes_the_token(send_chunked, caller, token
 def test_a_chunked_revocation_really_revokes(send_chunked, api_client, token):
     response = send_chunked("/oauth/revoke", urlencode({"token": token}).encode())
     assert response.status_code == 200 and response.content == b""
-    assert AccessToken.objects.get().revoked_at is not None
+    assert is_revoked(token)
     assert send_chunked("/oauth/introspect", urlencode({"token": token}).encode()).json() == {"active": False}
     assert api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 
@@ -77,7 +76,7 @@ def test_a_chunked_body_over_the_bound_is_413_in_the_oauth_shape(send_chunked, s
     assert response.status_code == 413
     assert response.json() == {"error": "invalid_request", "error_description": "The request body is too large."}
     assert response["Cache-Control"] == "no-store"
-    assert AccessToken.objects.count() == 1 and AccessToken.objects.get().revoked_at is None
+    assert issued_count() == 1 and not is_revoked(token)
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -96,7 +95,7 @@ def test_a_chunked_body_the_server_does_not_end_is_411_not_an_empty_body(send_ch
     assert response.status_code == 411
     assert response.json()["error"] == "invalid_request"
     assert "chunked" in response.json()["error_description"]
-    assert AccessToken.objects.count() == 1 and AccessToken.objects.get().revoked_at is None
+    assert issued_count() == 1 and not is_revoked(token)
 
 
 def test_repeated_parameters_in_a_chunked_body_are_invalid_request(send_chunked):
@@ -104,4 +103,4 @@ def test_repeated_parameters_in_a_chunked_body_are_invalid_request(send_chunked)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     assert "scope" in response.json()["error_description"]
-    assert AccessToken.objects.count() == 0
+    assert issued_count() == 0

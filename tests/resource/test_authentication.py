@@ -1,5 +1,6 @@
 """RFC 6750 §2.1 and §3.1: BearerTokenAuthentication and RequiredScopes on other projects' views."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,12 +11,14 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from cluster.announcements import tokens_revoked
+from tests import forged
+from tests.conftest import revoke_directly
 from tokens.authentication import BearerTokenAuthentication, TokenClient
+from tokens.caches import REVOKED_SINCE_MARGIN, is_revoked
 from tokens.models import AccessToken
 from tokens.permissions import RequiredScopes
 from tokens.protocol.formats import TokenClaims
-from cluster.announcements import tokens_revoked
-from tokens.token_state import LIVE, REVOKED, forget_token_states, remember_state, revocations_version, token_state
 
 pytestmark = pytest.mark.django_db
 factory = APIRequestFactory()
@@ -109,53 +112,53 @@ def test_with_drfs_default_exception_handler_the_challenge_is_still_rfc_6750(iss
     assert scope["WWW-Authenticate"].endswith('scope="read"')
 
 
-def claims_of(row: AccessToken) -> TokenClaims:
-    """The claims a token with this record carries."""
-    return TokenClaims(
-        iss="", sub=row.client_id, client_id=row.client_id, aud="", iat=int(row.issued_at.timestamp()),
-        exp=int(row.expires_at.timestamp()), jti=row.jti, scope=row.scope, env=row.environment,
-    )
+def claims_of(token: str) -> TokenClaims:
+    return TokenClaims(**{name: value for name, value in forged.claims_of(token).items() if name in TokenClaims.__slots__})
 
 
-def test_a_token_state_is_kept_no_longer_than_the_setting_nor_the_token(settings, django_assert_num_queries):
+def test_the_revoked_set_is_read_once_and_again_only_after_the_setting(issue, settings, django_assert_num_queries):
     settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 300
-    now = timezone.now().replace(microsecond=0)
-    start = int(now.timestamp())
-    short = TokenClaims(iss="", sub="c", client_id="c", aud="", iat=start, exp=start + 2, jti="short", scope="", env="")
-    long = TokenClaims(iss="", sub="c", client_id="c", aud="", iat=start, exp=start + 3600, jti="long", scope="", env="")
-    for claims, state in ((short, LIVE), (long, REVOKED)):
-        remember_state(claims.jti, state, ("c", "", start, claims.exp, ""), version=revocations_version(), now=now)
+    token, now = issue(), timezone.now()
+    with django_assert_num_queries(1):  # read in full once...
+        assert not is_revoked(claims_of(token), now=now)
+        assert not is_revoked(claims_of(token), now=now)
+    revoke_directly(token)  # another host, no shared cache: nothing announced
     with django_assert_num_queries(0):
-        assert token_state(short, now=now) == LIVE
-        assert token_state(long, now=now) == REVOKED
-    with django_assert_num_queries(2):  # past the token's expiry, then past the setting: asked again
-        token_state(short, now=now + timedelta(seconds=3))
-        token_state(long, now=now + timedelta(seconds=301))
+        assert not is_revoked(claims_of(token), now=now)  # stale within the bound
+    later = time.monotonic() + 301
+    with pytest.MonkeyPatch.context() as patch, django_assert_num_queries(1):
+        patch.setattr("tokens.caches.time.monotonic", lambda: later)
+        assert is_revoked(claims_of(token), now=now)  # ...and in full again once the setting has passed
 
 
-def test_a_miss_asks_the_database_and_remembers_the_answer(issue, django_assert_num_queries):
-    issue()
-    row = AccessToken.objects.get()
-    now = timezone.now()
-    with django_assert_num_queries(1):
-        assert token_state(claims_of(row), now=now) == LIVE
-        assert token_state(claims_of(row), now=now) == LIVE
-    AccessToken.objects.update(revoked_at=now)
-    assert token_state(claims_of(row), now=now) == LIVE  # stale within the bound
-    forget_token_states()
-    assert token_state(claims_of(row), now=now) == REVOKED
+def test_a_revoked_entry_ends_with_the_token(issue):
+    token = issue()
+    revoke_directly(token)
+    claims = claims_of(token)
+    assert is_revoked(claims, now=timezone.now())
+    assert not is_revoked(claims, now=timezone.now() + timedelta(seconds=claims.exp - claims.iat + 1))
 
 
 def test_a_revocation_on_this_host_is_seen_at_once(issue, settings, tmp_path, django_assert_num_queries):
     settings.VAR_DIR = tmp_path
-    issue()
-    row = AccessToken.objects.get()
-    now = timezone.now()
-    assert token_state(claims_of(row), now=now) == LIVE  # kept as live here
+    token, now = issue(), timezone.now()
+    assert not is_revoked(claims_of(token), now=now)
     # Another worker process of this host revokes: its memory is not ours, but the stamp is shared.
-    AccessToken.objects.update(revoked_at=now)
+    revoke_directly(token)
     tokens_revoked.announce()
-    with django_assert_num_queries(1):
-        assert token_state(claims_of(row), now=now) == REVOKED
+    with django_assert_num_queries(1):  # only what was revoked since the last read
+        assert is_revoked(claims_of(token), now=now)
     with django_assert_num_queries(0):
-        assert token_state(claims_of(row), now=now) == REVOKED
+        assert is_revoked(claims_of(token), now=now)
+
+
+def test_a_revocation_stamped_before_the_last_read_is_still_read_within_the_margin(issue, settings, tmp_path):
+    # The revoking host's clock may be behind ours, or its transaction long: its revoked_at is older
+    # than our last read although that read could not see it.
+    settings.VAR_DIR = tmp_path
+    token, now = issue(), timezone.now()
+    assert not is_revoked(claims_of(token), now=now)
+    revoke_directly(token)
+    AccessToken.objects.update(revoked_at=timezone.now() - REVOKED_SINCE_MARGIN + timedelta(seconds=5))
+    tokens_revoked.announce()
+    assert is_revoked(claims_of(token), now=now)

@@ -1,49 +1,51 @@
-"""Token state with a shared cache: each process keeps what it read, and polls for revocations.
+"""What each process keeps of tokens and clients, with a shared cache: it polls for announcements.
 
-Revocations are announced by a random value in the shared cache (``cluster.announcements``),
-never a counter, so that a cache that restarts empty cannot replay the value a process last read.
+Revocations and client changes are announced by a random value in the shared cache
+(``cluster.announcements``), never a counter, so that a cache that restarts empty cannot replay
+the value a process last read. Nothing of a token is kept in the shared cache.
 
 The shared cache here is Django's file-based cache, which every process of a host shares as it
 would share Redis, so these run in both CI passes (SQLite with no Redis, PostgreSQL with it).
 """
 
 import time
-from datetime import timedelta
 
 import pytest
 from django.core.cache import cache, caches
 from django.utils import timezone
 
-from cluster.announcements import tokens_revoked
-from tokens.models import AccessToken
-from tokens.protocol.formats import TokenClaims
+from clients.models import Application
+from clients.registry import drop_known_clients
 from clients.services import revoke_tokens
-from tokens.token_state import LIVE, REVOKED, forget_token_states, token_state
+from cluster.announcements import clients_changed, tokens_revoked
+from tests.conftest import revoke_directly
+from tokens.caches import forget_token_facts
+from tokens.verification import live_claims
 
 pytestmark = pytest.mark.django_db
+
+REVOCATIONS_KEY = "oauth:announcement:token-revocations"
+CLIENTS_KEY = "oauth:announcement:clients"
 
 
 @pytest.fixture(autouse=True)
 def shared_cache(settings, tmp_path):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
     settings.OAUTH_REVOCATION_POLL_SECONDS = 0.3
-    tokens_revoked._polled_at = float("-inf")  # this process has not read this cache yet
-    forget_token_states()
+    for announcement in (tokens_revoked, clients_changed):
+        announcement._polled_at = float("-inf")  # this process has not read this cache yet
+    forget_token_facts()
     yield
-    forget_token_states()
-
-
-REVOCATIONS_KEY = "oauth:announcement:token-revocations"
+    forget_token_facts()
 
 
 @pytest.fixture
-def live_token(issue) -> TokenClaims:
-    issue()
-    row = AccessToken.objects.get()
-    return TokenClaims(
-        iss="", sub=row.client_id, client_id=row.client_id, aud="", iat=int(row.issued_at.timestamp()),
-        exp=int(row.expires_at.timestamp()), jti=row.jti, scope=row.scope, env=row.environment,
-    )
+def live_token(issue) -> str:
+    return issue()
+
+
+def is_live(token: str) -> bool:
+    return live_claims(token, now=timezone.now()) is not None
 
 
 @pytest.fixture
@@ -56,73 +58,92 @@ def cache_reads(monkeypatch):
     return reads
 
 
-def test_a_state_this_process_read_costs_no_round_trip(live_token, cache_reads, django_assert_num_queries, settings):
+def test_what_this_process_read_costs_no_round_trip(live_token, cache_reads, django_assert_num_queries, settings):
     settings.OAUTH_REVOCATION_POLL_SECONDS = 5  # however slow the machine, the checks stay within one interval
-    with django_assert_num_queries(1):
-        assert token_state(live_token, now=timezone.now()) == LIVE
+    forget_token_facts()
+    drop_known_clients()
+    with django_assert_num_queries(2):  # the revoked set and the client
+        assert is_live(live_token)
     cache_reads.clear()
     with django_assert_num_queries(0):
         for _ in range(5):
-            assert token_state(live_token, now=timezone.now()) == LIVE
-    assert cache_reads == []  # within the poll interval: not even the revocations' value
+            assert is_live(live_token)
+    assert cache_reads == []  # within the poll interval: not even the announcements' values
 
 
 def test_a_revocation_by_this_process_is_seen_at_once(live_token):
-    assert token_state(live_token, now=timezone.now()) == LIVE
-    revoke_tokens(application=AccessToken.objects.get().application)
-    assert token_state(live_token, now=timezone.now()) == REVOKED
+    assert is_live(live_token)
+    revoke_tokens(application=Application.objects.get())
+    assert not is_live(live_token)
+
+
+def wait_until_refused(token: str, bound: float) -> None:
+    deadline = time.monotonic() + bound
+    while is_live(token):
+        assert time.monotonic() < deadline, "the change was not seen within the poll interval"
+        time.sleep(0.05)
 
 
 def test_a_revocation_by_another_process_is_seen_within_the_poll_interval(live_token):
-    assert token_state(live_token, now=timezone.now()) == LIVE
+    assert is_live(live_token)
     # Another host revokes: the database and the shared cache, not our memory nor our stamp file.
-    AccessToken.objects.update(revoked_at=timezone.now())
+    revoke_directly(live_token)
     cache.set(REVOCATIONS_KEY, "another host's announcement", None)
-    deadline = time.monotonic() + 0.3 + 0.5
-    while token_state(live_token, now=timezone.now()) == LIVE:
-        assert time.monotonic() < deadline, "the revocation was not seen within the poll interval"
-        time.sleep(0.05)
-    assert token_state(live_token, now=timezone.now()) == REVOKED
+    wait_until_refused(live_token, 0.3 + 0.5)
+
+
+def test_a_client_disabled_by_another_process_is_seen_within_the_poll_interval(live_token):
+    assert is_live(live_token)
+    Application.objects.update(is_active=False)  # no signal here: as another host's change
+    cache.set(CLIENTS_KEY, "another host's announcement", None)
+    wait_until_refused(live_token, 0.3 + 0.5)
 
 
 def test_a_cache_that_restarts_empty_cannot_hide_a_revocation(live_token):
     """Issue 11 #15: a counter restarting at 0 climbed back to the value a process had last read."""
     cache.set(REVOCATIONS_KEY, "before the restart", None)
     time.sleep(0.35)
-    assert token_state(live_token, now=timezone.now()) == LIVE  # read after the value above
+    assert is_live(live_token)  # read after the value above
     cache.clear()  # the restart
-    AccessToken.objects.update(revoked_at=timezone.now())
+    revoke_directly(live_token)
     cache.set(REVOCATIONS_KEY, "another host's announcement after the restart", None)
     time.sleep(0.35)
-    assert token_state(live_token, now=timezone.now()) == REVOKED
-
-
-def test_a_live_state_written_into_the_shared_cache_revives_nothing(live_token):
-    revoke_tokens(application=AccessToken.objects.get().application)
-    forget_token_states()
-    cache.set(f"oauth:token-state:{live_token.jti}", (LIVE, time.time()), 30)  # what once counted
-    assert token_state(live_token, now=timezone.now()) == REVOKED
+    assert not is_live(live_token)
 
 
 def test_a_zero_interval_asks_the_shared_cache_every_time(live_token, settings, cache_reads):
     settings.OAUTH_REVOCATION_POLL_SECONDS = 0
     for _ in range(3):
-        assert token_state(live_token, now=timezone.now()) == LIVE
+        assert is_live(live_token)
     assert cache_reads.count(REVOCATIONS_KEY) == 3
+    assert cache_reads.count(CLIENTS_KEY) == 3
 
 
-def test_this_process_keeps_a_state_no_longer_than_the_setting(live_token, settings):
+def test_this_process_keeps_what_it_read_no_longer_than_the_setting(live_token, settings, monkeypatch):
     settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 1
-    assert token_state(live_token, now=timezone.now()) == LIVE
-    AccessToken.objects.update(revoked_at=timezone.now())  # and no announcement reaches us
-    later = timezone.now() + timedelta(seconds=2)
-    assert token_state(live_token, now=later) == REVOKED
+    assert is_live(live_token)
+    revoke_directly(live_token)  # and no announcement reaches us
+    assert is_live(live_token)  # stale within the bound
+    later = time.monotonic() + 2
+    monkeypatch.setattr("tokens.caches.time.monotonic", lambda: later)
+    assert not is_live(live_token)
+
+
+def test_a_client_is_read_again_after_the_setting(live_token, settings, monkeypatch):
+    settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 1
+    drop_known_clients()  # issuing the token read it under the default
+    assert is_live(live_token)
+    Application.objects.update(is_active=False)  # and no announcement reaches us
+    assert is_live(live_token)
+    later = time.monotonic() + 2
+    monkeypatch.setattr("clients.registry.time.monotonic", lambda: later)
+    assert not is_live(live_token)
 
 
 def test_an_api_project_without_the_setting_polls_every_second(live_token, settings, cache_reads):
     del settings.OAUTH_REVOCATION_POLL_SECONDS  # an API project's settings written before it existed
     for _ in range(3):
-        assert token_state(live_token, now=timezone.now()) == LIVE
+        assert is_live(live_token)
     assert cache_reads.count(REVOCATIONS_KEY) == 1  # then kept for a second
 
 
@@ -130,7 +151,7 @@ def test_a_slow_poll_cannot_bring_back_the_value_a_revocation_replaced(live_toke
     """Two threads of one process (gthread) poll at once: the one that read first finishes last."""
     cache.set(REVOCATIONS_KEY, "before", None)
     time.sleep(0.35)
-    assert token_state(live_token, now=timezone.now()) == LIVE  # kept, with "before" as its version
+    assert is_live(live_token)  # read with "before" as the revocations' version
     time.sleep(0.35)
     backend = caches["default"]
     real_get = backend.get
@@ -138,14 +159,15 @@ def test_a_slow_poll_cannot_bring_back_the_value_a_revocation_replaced(live_toke
 
     def get(key, *args, **kwargs):
         value = real_get(key, *args, **kwargs)
-        gets.append(value)
-        if len(gets) == 1:  # this poll read "before"; until it stores it, another host revokes...
-            AccessToken.objects.update(revoked_at=timezone.now())
-            cache.set(REVOCATIONS_KEY, "after", None)
-            tokens_revoked.version()  # ...and another thread of this process polls and reads "after"
+        if key == REVOCATIONS_KEY:
+            gets.append(value)
+            if len(gets) == 1:  # this poll read "before"; until it stores it, another host revokes...
+                revoke_directly(live_token)
+                cache.set(REVOCATIONS_KEY, "after", None)
+                tokens_revoked.version()  # ...and another thread of this process polls and reads "after"
         return value
 
     monkeypatch.setattr(backend, "get", get)
     tokens_revoked.version()
     assert gets == ["before", "after"]
-    assert token_state(live_token, now=timezone.now()) == REVOKED
+    assert not is_live(live_token)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tokens import verification
+from tokens import caches, verification
 from tokens.keystore import key_store
 from tokens.models import SigningKey
 
@@ -68,10 +68,10 @@ def test_a_tampered_copy_is_verified_on_its_own(issue, decodes):
 
 
 def test_memory_stays_bounded(issue, monkeypatch):
-    monkeypatch.setattr(verification, "_VERIFIED_TOKENS_MAX", 2)
-    verification._verified_tokens.clear()
+    monkeypatch.setattr(caches.verified_jwts, "_size", 2)
+    caches.verified_jwts.clear()
     tokens = [issue("jwt") for _ in range(3)]
     for token in tokens:
         assert verification.verify_jwt(token, now=timezone.now()) is not None
-    assert len(verification._verified_tokens) <= 2
-    assert tokens[-1] in verification._verified_tokens
+    assert len(caches.verified_jwts._items) <= 2
+    assert caches.verified_jwts.get(tokens[-1]) is not None
