@@ -143,6 +143,13 @@ def request_token(api_client):
     return request
 
 
+@pytest.fixture
+def small_lockout(settings):
+    """Lock out after 3 failures for 60 seconds, so tests stay short."""
+    settings.OAUTH_LOCKOUT_THRESHOLD = 3
+    settings.OAUTH_LOCKOUT_WINDOW = 60
+
+
 def chunked(body: bytes, *, terminated: bool = True) -> dict:
     """WSGI environ entries of a chunked request (RFC 9112 §7.1) as gunicorn hands it over.
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEvent
 from clients.models import Application, KeyPair, Scope
 from clients.services import generate_keys
-from tests.security.test_no_leaks import admin_pages, fragments
+from tests.endpoints.test_no_leaks import admin_pages, fragments
 from tokens.encryption import decrypt_private_key
 from tokens.keystore import rotate_signing_key
 from tokens.models import AccessToken, KeyRole, SigningKey

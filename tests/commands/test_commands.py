@@ -139,7 +139,7 @@ def test_createdemo_registers_demo_once_and_prints_a_curl_command(db, request_to
 
 def test_createclient_from_the_shell_prints_only_its_json_line_on_stdout(tmp_path):
     """Audit log lines of the events it causes go to stderr, so `| jq` sees one JSON value."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
     env.pop("AUDIT_LOG_STREAM", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True)

@@ -79,7 +79,7 @@ def test_sign_in_works_again_after_the_lockout(client, staff, monkeypatch):
     assert sign_in(client, "correct horse battery").status_code == 302
 
 
-@pytest.mark.urls("tests.security.test_sign_in")
+@pytest.mark.urls("tests.admin.test_sign_in_lockout")
 def test_the_portal_login_view_answers_429_too(client, staff):
     for _ in range(3):
         assert sign_in(client, "wrong", url="/login/").status_code == 200
