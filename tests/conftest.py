@@ -19,6 +19,7 @@ from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
 from tokens.models import AccessToken, IssuanceCount
 from tokens.protocol.formats import hash_token, looks_like_jwt
+from tokens import usage
 from tokens.usage import discard_pending_counts, flush_issuance_counts
 
 
@@ -46,15 +47,24 @@ def _forget_everything() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches(settings):
-    """Each test starts with no cached keys, clients, tokens or counters (the database is rolled back too).
-
-    Issuance counts are stored at once: a flushing thread would write outside the test's transaction.
-    """
-    settings.OAUTH_USAGE_FLUSH_SECONDS = 0
+def _fresh_caches():
+    """Each test starts with no cached keys, clients, tokens or counters (the database is rolled back too)."""
     _forget_everything()
     yield
-    _forget_everything()
+    _forget_everything()  # once the settings fixture (set up later) has restored the cache settings
+
+
+@pytest.fixture(autouse=True)
+def _issuance_counted_at_once(settings):
+    """Issuance counts are stored at once: a flushing thread would write outside the test's transaction."""
+    settings.OAUTH_USAGE_FLUSH_SECONDS = 0
+
+
+@pytest.fixture
+def flushed_later(settings, monkeypatch):
+    """Issuance counted in memory as in production, without the flushing thread (it would write outside the test)."""
+    settings.OAUTH_USAGE_FLUSH_SECONDS = 3600
+    monkeypatch.setattr(usage._Counts, "_start", lambda self: None)
 
 
 @pytest.fixture

@@ -108,16 +108,26 @@ def test_disable_and_enable_actions(admin_client, issued, billing, request_token
     assert billing.is_active and request_token(production).status_code == 200
 
 
-def test_revoke_all_tokens_action(admin_client, issued, billing):
+def test_revoke_all_tokens_action(admin_client, api_client, issued, billing):
+    live, other = issued["tokens"][0], issued["tokens"][3]
+    assert hello_status(api_client, live) == 200
     response = run_action(admin_client, APPLICATIONS, "revoke_all_tokens", [billing])
-    assert "Revoked 1 live token(s) of 1 application(s)." in response.content.decode()
-    assert not AccessToken.objects.filter(application=billing, revoked_at=None, expires_at__gt=timezone.now()).exists()
-    assert AccessToken.objects.exclude(application=billing).get().revoked_at is None
+    assert "Revoked every token issued so far to 1 application(s)." in response.content.decode()
+    assert hello_status(api_client, live) == 401
+    assert hello_status(api_client, other) == 200  # another application's JWT
+    html = admin_client.get(TOKENS).content.decode()
+    assert '<td class="field-status">revoked (all tokens)</td>' in html
+    assert '<td class="field-status">active</td>' not in html
+
+
+def hello_status(api_client, token: str) -> int:
+    return api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
 
 
 def test_the_token_list_shows_status_filters_and_searches(admin_client, issued):
     html = admin_client.get(TOKENS).content.decode()
-    assert html.count('<td class="field-status">active</td>') == 2
+    assert html.count('<td class="field-status">active</td>') == 1  # the JWT of "reports" is not stored
+    assert "Other JWTs are not stored" in html
     assert '<td class="field-status">expired</td>' in html and '<td class="field-status">revoked</td>' in html
     for status in ("expired", "revoked"):
         assert listed(admin_client.get(TOKENS, {"status": status})) == [issued[status].jti]

@@ -1,12 +1,18 @@
-"""``cleartokens`` (CONTRACT.md): expired and revoked token rows go, in batches; so do keys out of the JWKS."""
+"""``cleartokens`` (CONTRACT.md): expired and revoked token rows go, in batches; so do keys out of the JWKS.
+
+A revoked JWT's row is what refuses it, so it stays until the token expires.
+"""
 
 from datetime import timedelta
 from io import StringIO
 
 import jwt
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from tests.conftest import revoke_directly
+from tokens.caches import forget_token_facts
 from tokens.keystore import rotate_signing_key
 from tokens.models import AccessToken, SigningKey
 from tokens.services import clear_tokens
@@ -18,25 +24,32 @@ def issue_many(make_keys, request_token, count: int, **fields) -> list[str]:
 
 
 def test_expired_and_revoked_rows_go_and_live_ones_stay(make_keys, request_token, api_client):
-    issue_many(make_keys, request_token, 6)
+    issue_many(make_keys, request_token, 6, token_format="opaque")
     ids = list(AccessToken.objects.order_by("id").values_list("id", flat=True))
     now = timezone.now()
     AccessToken.objects.filter(id__in=ids[:2]).update(expires_at=now - timedelta(seconds=1))
     AccessToken.objects.filter(id__in=ids[2:4]).update(revoked_at=now)
+    jwts = issue_many(make_keys, request_token, 2)
+    for token in jwts:
+        revoke_directly(token)
+    expired_jwt, kept_jwt = AccessToken.objects.filter(token_format="jwt").order_by("id").values_list("id", flat=True)
+    AccessToken.objects.filter(id=expired_jwt).update(expires_at=now - timedelta(seconds=1))
     out = StringIO()
 
     call_command("cleartokens", stdout=out)
 
-    assert out.getvalue().strip() == "Removed 4 expired or revoked tokens and 0 retired signing keys."
-    assert list(AccessToken.objects.order_by("id").values_list("id", flat=True)) == ids[4:]
+    assert out.getvalue().strip() == "Removed 5 expired or revoked tokens and 0 retired signing keys."
+    assert list(AccessToken.objects.order_by("id").values_list("id", flat=True)) == [*ids[4:], kept_jwt]
     call_command("cleartokens", stdout=out)
     assert "Removed 0 expired" in out.getvalue()
 
 
-def test_a_revoked_token_stays_refused_once_its_row_is_gone(make_keys, request_token, api_client):
-    (token,) = issue_many(make_keys, request_token, 1)
-    AccessToken.objects.update(revoked_at=timezone.now())
+@pytest.mark.parametrize("token_format", ["jwt", "opaque"])
+def test_a_revoked_token_stays_refused_after_cleartokens(make_keys, request_token, api_client, token_format):
+    (token,) = issue_many(make_keys, request_token, 1, token_format=token_format)
+    revoke_directly(token)
     clear_tokens()
+    forget_token_facts()  # as a process starting afresh
     response = api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
 

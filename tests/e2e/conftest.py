@@ -7,9 +7,6 @@ from .instances import shared_setup
 
 @pytest.fixture(scope="module")
 def setup():
-    """A migrated database of the test module's own, default settings, and the instances it starts.
-
-    Audit rows for issued tokens stay on (the default): the heaviest write path.
-    """
+    """A migrated database of the test module's own, default settings, and the instances it starts."""
     with shared_setup() as shared:
         yield shared

@@ -171,3 +171,47 @@ def test_rotatekeys_signs_from_now_on_with_a_key_published_ahead_and_old_tokens_
             assert status == 200 or asked_at > exp_of(token) - 0.5
             asked_at, answer = time.time(), introspect(instance, client, token)
             assert answer["active"] is True or asked_at > exp_of(token) - 0.5
+
+
+# Changes made by an operator (a management command: another process, on the first instance's
+# host) to a client: each takes its tokens, and for some its keys, out of use everywhere.
+CLIENT_CHANGES = {
+    "revoke all tokens": "revoke_tokens(application=pair.application)",
+    "revoke keys": "revoke_keys(key_pair=pair)",
+    "disable the application": "set_application_active(application=pair.application, is_active=False)",
+}
+
+
+@pytest.mark.parametrize("change", CLIENT_CHANGES)
+def test_a_change_to_a_client_reaches_every_instance_within_the_bound(cluster, change):
+    setup, gateway, first, second = cluster
+    client = setup.create_client(f"changed-{change.replace(' ', '-')}", "--scopes", "read")
+    tokens = [issue(instance, client) for instance in (first, second)]
+    for instance in (first, second):
+        for token in tokens:  # every worker of both instances now holds the client and the tokens warm
+            for _ in range(4):
+                assert hello(instance, token).status_code == 200
+            assert introspect(instance, gateway, token)["active"] is True
+
+    setup.manage(
+        "shell", "-c",
+        "from clients.models import KeyPair; from clients.services import revoke_keys, revoke_tokens, "
+        f"set_application_active; pair = KeyPair.objects.get(client_id={client['client_id']!r}); "
+        + CLIENT_CHANGES[change],
+    )
+
+    def refused_everywhere() -> bool:
+        answers = [hello(instance, token) for instance in (first, second) for token in tokens for _ in range(4)]
+        answered = [introspect(instance, gateway, token) for instance in (first, second) for token in tokens]
+        return all(a.status_code == 401 for a in answers) and all(a == {"active": False} for a in answered)
+
+    bound = REVOCATION_POLL_SECONDS if SHARED_CACHE else TOKEN_STATE_CACHE_SECONDS
+    assert eventually(refused_everywhere, within=bound + 0.5)
+    if change != "revoke all tokens":  # the keys themselves stop working too
+        refused = [requests.post(f"{instance.url}/oauth/token", data={"grant_type": "client_credentials"},
+                                 auth=(client["client_id"], client["client_secret"]), timeout=10)
+                   for instance in (first, second) for _ in range(4)]
+        assert {response.status_code for response in refused} == {401}
+    else:  # and a token asked for now works everywhere
+        fresh = issue(second, client)
+        assert all(hello(instance, fresh).status_code == 200 for instance in (first, second) for _ in range(4))

@@ -22,7 +22,8 @@ def audit_lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
 
-def test_issuing_a_token_records_client_env_scope_jti_and_address(make_keys, request_token, capsys):
+def test_issuing_a_token_records_client_env_scope_jti_and_address(make_keys, request_token, capsys, settings):
+    settings.OAUTH_AUDIT_TOKEN_ISSUANCE = True
     keys = make_keys()
     capsys.readouterr()
     response = request_token(keys, scope="read write", headers={"REMOTE_ADDR": "192.0.2.10"})
@@ -36,8 +37,7 @@ def test_issuing_a_token_records_client_env_scope_jti_and_address(make_keys, req
     assert response.json()["access_token"] not in json.dumps(line)
 
 
-def test_issuance_rows_can_be_switched_off_leaving_the_log_line(make_keys, request_token, settings, capsys):
-    settings.OAUTH_AUDIT_TOKEN_ISSUANCE = False
+def test_issuance_rows_are_off_by_default_leaving_the_log_line(make_keys, request_token, capsys):
     keys = make_keys()
     capsys.readouterr()
     assert request_token(keys).status_code == 200
@@ -45,14 +45,18 @@ def test_issuance_rows_can_be_switched_off_leaving_the_log_line(make_keys, reque
     assert [line["event"] for line in audit_lines(capsys)].count("token_issued") == 1
 
 
-def test_the_token_path_costs_at_most_three_queries_with_audit_on(make_keys, request_token):
-    keys = make_keys()
-    assert request_token(keys).status_code == 200  # warms the signing key
+@pytest.mark.parametrize(("token_format", "inserts"), [("jwt", ["audit"]), ("opaque", ["tokens", "audit"])])
+def test_with_audit_rows_the_token_path_adds_one_insert(
+    make_keys, request_token, settings, flushed_later, token_format, inserts
+):
+    settings.OAUTH_AUDIT_TOKEN_ISSUANCE = True
+    keys = make_keys(token_format=token_format)
+    assert request_token(keys).status_code == 200  # warms the client and the signing key
     with CaptureQueriesContext(connection) as queries:
         assert request_token(keys).status_code == 200
-    # The two inserts are one transaction (here a savepoint inside the test's own transaction).
+    # The inserts are one transaction (here a savepoint inside the test's own transaction).
     statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
-    assert len(statements) == 3, statements
+    assert [statement.split('"')[1].split("_")[0] for statement in statements] == inserts, statements
 
 
 @pytest.mark.parametrize(

@@ -38,15 +38,6 @@ def commands_processed(client: redis.Redis) -> int:
     return client.info("stats")["total_commands_processed"]
 
 
-@pytest.fixture
-def flushed_later(settings, monkeypatch):
-    """Issuance counted in memory as in production, without the flushing thread (it would write outside the test)."""
-    settings.OAUTH_USAGE_FLUSH_SECONDS = 3600
-    monkeypatch.setattr(usage._Counts, "_start", lambda self: None)
-    yield
-    usage.discard_pending_counts()
-
-
 def test_a_warm_jwt_request_costs_no_query_and_no_round_trip(
     shared_redis, flushed_later, make_keys, request_token, django_assert_num_queries
 ):

@@ -14,7 +14,6 @@ from audit.models import AuditAction, AuditEvent
 from clients.models import KeyPair
 from clients.services import generate_keys
 from tests.conftest import basic_auth
-from tokens.models import AccessToken
 
 from .conftest import shown_keys, shown_value
 
@@ -119,16 +118,17 @@ def test_the_page_after_regenerating_can_regenerate_again(portal, own_app, reque
 
 def test_revoke_keys_deletes_the_pair_and_revokes_its_tokens(portal, own_app, request_token):
     production, sandbox = generate_keys(application=own_app), generate_keys(application=own_app, environment="sandbox")
-    request_token(production), request_token(sandbox)
+    production_token = request_token(production).json()["access_token"]
+    sandbox_token = request_token(sandbox).json()["access_token"]
     assert portal.post(keys_url(own_app, "revoke")).status_code == 200  # the confirmation page
     assert KeyPair.objects.filter(application=own_app).count() == 2
 
     response = portal.post(keys_url(own_app, "revoke"), {"confirmed": "yes"})
     assert response.status_code == 302 and response["Location"] == keys_url(own_app)
-    assert "Keys revoked, with 1 live token." in portal.get(response["Location"]).content.decode()
+    assert "Keys revoked: the secret and every token issued with them no longer work." in portal.get(
+        response["Location"]).content.decode()
     assert list(KeyPair.objects.values_list("environment", flat=True)) == ["sandbox"]
-    assert AccessToken.objects.get(environment="production").revoked_at is not None
-    assert AccessToken.objects.get(environment="sandbox").revoked_at is None
+    assert hello(portal, production_token) == 401 and hello(portal, sandbox_token) == 200
     assert request_token(production).status_code == 401
 
     twice = portal.post(keys_url(own_app, "revoke"), {"confirmed": "yes"})
@@ -138,18 +138,21 @@ def test_revoke_keys_deletes_the_pair_and_revokes_its_tokens(portal, own_app, re
 
 def test_revoke_all_tokens(portal, own_app, request_token):
     keys = generate_keys(application=own_app)
-    request_token(keys), request_token(keys)
+    tokens = [request_token(keys).json()["access_token"] for _ in range(2)]
     url = f"/portal/applications/{own_app.pk}/tokens/revoke/"
     assert b"<h1>Revoke all tokens?</h1>" in portal.post(url).content
-    assert AccessToken.objects.filter(revoked_at=None).count() == 2
+    assert [hello(portal, token) for token in tokens] == [200, 200]  # asking revoked nothing
 
     response = portal.post(url, {"confirmed": "yes"})
     assert response.status_code == 302
-    assert "Revoked 2 live tokens." in portal.get(response["Location"]).content.decode()
-    assert not AccessToken.objects.filter(revoked_at=None).exists()
-    again = portal.post(url, {"confirmed": "yes"})  # a second submission finds nothing left
-    assert "Revoked 0 live tokens." in portal.get(again["Location"]).content.decode()
-    assert request_token(keys).status_code == 200  # the keys stay
+    assert "Revoked every token issued so far, in both environments." in portal.get(response["Location"]).content.decode()
+    assert [hello(portal, token) for token in tokens] == [401, 401]
+    fresh = request_token(keys)  # the keys stay, and a new token works
+    assert fresh.status_code == 200 and hello(portal, fresh.json()["access_token"]) == 200
+
+
+def hello(client, token: str) -> int:
+    return client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
 
 
 @pytest.mark.parametrize("action", ["regenerate", "revoke"])
@@ -180,9 +183,8 @@ def test_another_users_application_is_404(client, stranger, own_app, request_tok
     response = getattr(client, method)(f"/portal/applications/{own_app.pk}/{path}", {"confirmed": "yes", "name": "taken"})
     assert response.status_code == 404
     assert KeyPair.objects.get().client_id == keys.client_id and request_token(keys).status_code == 200
-    assert AccessToken.objects.filter(revoked_at=None).count() == 2
     own_app.refresh_from_db()
-    assert own_app.name == "billing"
+    assert own_app.name == "billing" and own_app.tokens_not_before is None  # nothing revoked either
 
 
 @pytest.mark.parametrize("path", ["keys/production/generate/", "keys/production/regenerate/", "keys/production/revoke/", "tokens/revoke/", "edit/"])
