@@ -3,28 +3,14 @@
 from dataclasses import dataclass
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
 from . import services
 from .audiences import is_sandbox
-from .protocol.errors import BearerError, InvalidToken, MissingToken
+from .exceptions import BearerException
+from .protocol.errors import InvalidToken, MissingToken
 from .protocol.formats import TokenClaims
 from .protocol.scopes import parse_scope
-
-
-class BearerException(APIException):
-    """Carries an RFC 6750 error through DRF, so any exception handler renders it right.
-
-    Not a subclass of DRF's ``AuthenticationFailed``, whose challenge DRF would overwrite with the
-    bare one; the default handler copies ``auth_header`` into ``WWW-Authenticate`` as it is.
-    """
-
-    def __init__(self, error: BearerError) -> None:
-        super().__init__(detail=error.as_dict())
-        self.error = error
-        self.status_code = error.status_code
-        self.auth_header = error.headers["WWW-Authenticate"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,21 @@
-"""The one place where an ``OAuthError`` (or a DRF error on an OAuth view) becomes a response."""
+"""The one place where an ``OAuthError`` (or a DRF or database error) becomes a response.
+
+For the OAuth endpoints (``error_response``, in the format they negotiated), for DRF views
+(``handle_exception``, DRF's ``EXCEPTION_HANDLER``), and for projects that keep DRF's own
+handler (``BearerException`` carries the RFC 6750 answer in the shape that handler renders).
+"""
 
 import logging
+from typing import Any
 
 from django.db import DatabaseError
+from django.http import HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .authentication import BearerException
 from .protocol.errors import (
+    BearerError,
     InsufficientScope,
     InvalidRequest,
     InvalidToken,
@@ -20,6 +27,20 @@ from .protocol.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class BearerException(drf.APIException):
+    """Carries an RFC 6750 error through DRF, so any exception handler renders it right.
+
+    Not a subclass of DRF's ``AuthenticationFailed``, whose challenge DRF would overwrite with the
+    bare one; the default handler copies ``auth_header`` into ``WWW-Authenticate`` as it is.
+    """
+
+    def __init__(self, error: BearerError) -> None:
+        super().__init__(detail=error.as_dict())
+        self.error = error
+        self.status_code = error.status_code
+        self.auth_header = error.headers["WWW-Authenticate"]
 
 
 def as_oauth_error(exc: Exception, allowed_methods: list[str], method: str = "") -> OAuthError | None:
@@ -63,5 +84,23 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
         return exception_handler(exc, context)  # DRF's own answer rather than a 500
     response = Response(error.as_dict(), status=error.status_code)
     for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def error_response(error: OAuthError, renderer) -> HttpResponse:
+    """An OAuth endpoint's answer to error (RFC 6749 §5.2), rendered by the negotiated renderer."""
+    return oauth_response(renderer, error.as_dict(), error.status_code, error.headers)
+
+
+def oauth_response(renderer, data: dict[str, Any] | None, status: int, headers: dict[str, str]) -> HttpResponse:
+    """What every OAuth endpoint answers, success or error: never cached (RFC 6749 §5.1)."""
+    content_type = f"{renderer.media_type}; charset={renderer.charset}" if renderer.charset else renderer.media_type
+    response = HttpResponse(renderer().render(data, renderer.media_type), status=status, content_type=content_type)
+    response["Allow"] = "POST"
+    response["Vary"] = "Accept"
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    for name, value in headers.items():
         response[name] = value
     return response

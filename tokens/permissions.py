@@ -4,7 +4,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .authentication import BearerException, TokenClient
+from .authentication import TokenClient
+from .exceptions import BearerException
 from .protocol.errors import InsufficientScope, MissingToken
 from .protocol.scopes import format_scope
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 from rest_framework.views import APIView
 
 from . import services
-from .exceptions import as_oauth_error
+from .exceptions import as_oauth_error, error_response, oauth_response
 from .negotiation import select_renderer
 from .parsers import FormParser, JSONParser, read_body, read_query
 from .protocol.params import collect_params, sole_value
@@ -41,7 +41,6 @@ class OAuthEndpoint(APIView):
         accept = request.META.get("HTTP_ACCEPT", "")
         # Accept, else JSON, until a format given once is found; a repeated format never counts.
         renderer = select_renderer(self.renderer_classes, None, accept)
-        headers: dict[str, str] = {}
         try:
             query = read_query(request)
             # Errors met before the body is read still come in the format the query string asks for.
@@ -51,26 +50,13 @@ class OAuthEndpoint(APIView):
             pairs = [*query, *read_body(request, self.parser_classes)]
             renderer = select_renderer(self.renderer_classes, sole_value(pairs, "format"), accept)
             self.params = collect_params(pairs)
-            data, status = self.post(request), 200
+            data = self.post(request)
         except Exception as exc:
             error = as_oauth_error(exc, ["POST"])
             if error is None:
                 raise
-            data, status, headers = error.as_dict(), error.status_code, error.headers
-        return _response(renderer, data, status, headers)
-
-
-def _response(renderer, data: dict[str, Any] | None, status: int, headers: dict[str, str]) -> HttpResponse:
-    content_type = f"{renderer.media_type}; charset={renderer.charset}" if renderer.charset else renderer.media_type
-    response = HttpResponse(renderer().render(data, renderer.media_type), status=status, content_type=content_type)
-    response["Allow"] = "POST"
-    response["Vary"] = "Accept"
-    # RFC 6749 §5.1: responses carrying tokens (or errors about them) are never cached.
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    for name, value in headers.items():
-        response[name] = value
-    return response
+            return error_response(error, renderer)
+        return oauth_response(renderer, data, 200, {})
 
 
 class TokenView(OAuthEndpoint):

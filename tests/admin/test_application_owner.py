@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEvent
-from clients.models import Application, KeyPair
+from clients.models import KeyPair
 from clients.services import generate_keys
 
 

@@ -148,7 +148,7 @@ def test_the_application_page_shows_its_settings_and_tabs(portal, own_app):
     assert 'aria-current="page">Production Keys' in html and "Sandbox Keys" in html
     assert ">Generate Keys</button>" in html and "No production keys yet" in html
     sandbox = portal.get(f"/portal/applications/{own_app.pk}/keys/sandbox/").content.decode()
-    assert 'aria-current="page">Sandbox Keys' in sandbox and f"/keys/sandbox/generate/" in sandbox
+    assert 'aria-current="page">Sandbox Keys' in sandbox and "/keys/sandbox/generate/" in sandbox
     assert portal.get(f"/portal/applications/{own_app.pk}/keys/staging/").status_code == 404
 
 
