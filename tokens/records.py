@@ -8,7 +8,8 @@ change the client instead (``clients.registry``: its ``tokens_not_before``, or n
 The statements run on every token request are written out here once per database connection
 vendor rather than built by the ORM per call (building them cost more than running them). They
 use only Django's public model ``_meta`` API, ``connection.ops.quote_name`` and
-``Field.get_db_prep_save``; ``tests/endpoints/test_token_records.py`` compares them with the ORM.
+``Field.get_db_prep_save``; ``tests/endpoints/test_record_statements.py`` compares them with the ORM on
+SQLite and PostgreSQL. Written against Django 5.2.
 """
 
 from dataclasses import dataclass
