@@ -8,7 +8,7 @@ are counted per (username, address) and per address, and checked before the pass
 be guessed. Token issuance may be rate-limited per client id (``OAUTH_TOKEN_RATE_LIMIT``): per
 client, not per address, as many services share one NAT address.
 
-Without ``REDIS_URL`` each worker process counts on its own (README "Security").
+Without ``REDIS_URL`` each worker process counts on its own (docs/security.md).
 """
 
 import functools

@@ -14,7 +14,7 @@ from clients.services import IssuedKeys
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
-# The production environment documented in README "Security" (plus a throwaway database).
+# The production environment documented in docs/security.md ("HTTP hardening") (plus a throwaway database).
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "k" * 20 + "-production-secret-key-with-enough-entropy-0123456789",
