@@ -12,7 +12,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # Files of this host's processes: the SQLite database, the generated SECRET_KEY, and the stamp files
 # by which one worker tells the others of a revocation or a key rotation at once. Every process of
-# one host must share it (README "Running in production").
+# one host must share it (docs/configuration.md).
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 
@@ -30,7 +30,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 # Earlier SECRET_KEYs, comma-separated, while a rotation is under way: they still verify sessions
-# and still decrypt the signing keys when OAUTH_KEY_ENCRYPTION_KEY is unset (README "Rotating SECRET_KEY").
+# and still decrypt the signing keys when OAUTH_KEY_ENCRYPTION_KEY is unset (docs/security.md, "Rotating SECRET_KEY").
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -188,7 +188,7 @@ OAUTH_TOKEN_STATE_CACHE_SECONDS = env.int("OAUTH_TOKEN_STATE_CACHE_SECONDS", def
 # revocation reaching the other processes and instances (cluster/announcements.py). 0: ask every time.
 OAUTH_REVOCATION_POLL_SECONDS = env.float("OAUTH_REVOCATION_POLL_SECONDS", default=1.0)
 
-# Abuse resistance (README "Security"). This many failed client authentications per client id or
+# Abuse resistance (docs/security.md). This many failed client authentications per client id or
 # per source address within the window lock it out for the window: further wrong credentials get
 # 429 with Retry-After, right ones still pass. Sign-ins count per (username, address), and per
 # address up to OAUTH_SIGN_IN_ADDRESS_THRESHOLD; a locked sign-in is refused before the password
@@ -266,6 +266,6 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Audit events: one JSON object per line on standard output (README "Security").
+    # Audit events: one JSON object per line on standard output (docs/security.md, "Audit trail").
     "loggers": {"oauthserver.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False}},
 }

@@ -65,7 +65,7 @@ def check_signing_keys_decrypt(app_configs, **kwargs) -> list[Error]:
                 "SECRET_KEY_FALLBACKS: every token request would fail.",
                 hint="After changing SECRET_KEY, list the previous one in SECRET_KEY_FALLBACKS (comma-separated); "
                 "after changing OAUTH_KEY_ENCRYPTION_KEY, keep the previous key after the new one. "
-                "README: Rotating SECRET_KEY.",
+                "docs/security.md: Rotating SECRET_KEY.",
                 id="oauth.E004",
             ))
     return errors

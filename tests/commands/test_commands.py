@@ -84,7 +84,7 @@ def test_createclient_create_scopes_adds_them_restricted(registry, request_token
 
 
 def test_createclient_without_scopes_works_on_a_fresh_database(db, request_token):
-    """The README's `createclient rs --resource-server` on a production database nothing else set up."""
+    """docs/protecting-apis.md's `createclient NAME --resource-server` on a production database nothing else set up."""
     data = json.loads(run("createclient", "rs", "--resource-server"))
     assert data["scopes"] == "read"
     assert Scope.objects.get(name="read").visibility == ScopeVisibility.RESTRICTED

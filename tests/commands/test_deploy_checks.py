@@ -1,5 +1,5 @@
 """Security settings checked at start-up: `manage.py check --deploy` passes with the production
-environment of README "Security", plain HTTP stays usable for `make run`, and a malformed security
+environment of docs/security.md ("HTTP hardening"), plain HTTP stays usable for `make run`, and a malformed security
 setting fails the system check (manage.py check, migrate, runserver)."""
 
 import os
@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
-# The production environment documented in README "Security" (plus a throwaway database).
+# The production environment documented in docs/security.md ("HTTP hardening") (plus a throwaway database).
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "k" * 20 + "-production-secret-key-with-enough-entropy-0123456789",

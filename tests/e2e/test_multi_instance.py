@@ -1,7 +1,7 @@
 """Several instances, one truth: two gunicorn instances sharing the database (and Redis, if set).
 
 What one instance does (issue, revoke, rotate the signing key) every other honours within the
-bounds the README states under "Running in production". In CI this runs against PostgreSQL and
+bounds docs/production.md states ("How stale can an instance be?"). In CI this runs against PostgreSQL and
 Redis; on SQLite the two instances share one database file and, with no ``REDIS_URL``, keep
 their caches in their own memory, the zero-configuration way to run two instances on one host.
 So it runs on both rather than being skipped on SQLite.

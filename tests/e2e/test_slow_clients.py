@@ -2,8 +2,8 @@
 
 A client that sends its request a byte a second holds the connection it is read on. With sync
 workers, two such clients held both workers of ``make run`` until the master killed them 30 s
-later; the served configuration must keep answering everyone else meanwhile (README "Running in
-production", "Worker class").
+later; the served configuration must keep answering everyone else meanwhile (docs/production.md,
+"Worker class and the reverse proxy").
 """
 
 import socket

@@ -48,7 +48,7 @@ def chosen(accept: str, requested_format: str | None = None) -> str:
         ("application/xml, application/json", "json"),
         ("application/xml, application/x-www-form-urlencoded", "urlencoded"),
         ("application/x-www-form-urlencoded;q=0.5, application/xml;q=0.5", "urlencoded"),
-        ("application/xml;charset=utf-8, application/json", "xml"),  # the README's example
+        ("application/xml;charset=utf-8, application/json", "xml"),  # the example in docs/tokens.md
         # parameters other than q name the same type
         ("application/xml; charset=utf-8", "xml"),
         ("application/json; charset=utf-8, application/xml;q=0.5", "json"),

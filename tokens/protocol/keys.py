@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 # RFC 9864 (2025) deprecates the polymorphic "EdDSA" for the fully specified "Ed25519"; verifiers
-# that predate it know only "EdDSA" (README "Signing algorithms" says which accepts which). Both
+# that predate it know only "EdDSA" (docs/signing-keys.md says which accepts which). Both
 # sign with an Ed25519 key.
 SUPPORTED_ALGORITHMS = ("RS256", "ES256", "Ed25519", "EdDSA")
 _ALGORITHMS: dict[str, Algorithm] = {
