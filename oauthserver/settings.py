@@ -65,7 +65,6 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
 ]
 
-ROOT_URLCONF = "oauthserver.urls"
 WSGI_APPLICATION = "oauthserver.wsgi.application"
 
 TEMPLATES = [
@@ -211,6 +210,8 @@ OAUTH_KEY_ENCRYPTION_KEY = env.list("OAUTH_KEY_ENCRYPTION_KEY", default=[])
 
 # /bench/ceiling, the benchmark's reference view: on only for the servers make bench starts.
 BENCH_CEILING = env.bool("BENCH_CEILING", default=False)
+# Its URLs: the project's, plus /bench/ceiling only then (oauthserver/bench_urls.py).
+ROOT_URLCONF = "oauthserver.bench_urls" if BENCH_CEILING else "oauthserver.urls"
 
 # Forms outside the OAuth endpoints (portal, admin): Django refuses larger bodies before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)

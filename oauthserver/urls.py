@@ -13,7 +13,6 @@ urlpatterns = [
     path("", include("tokens.urls")),
     path("api/", include("api.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("bench/ceiling", views.ceiling, name="bench-ceiling"),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("", RedirectView.as_view(url="/portal/", permanent=False)),

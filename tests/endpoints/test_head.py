@@ -18,13 +18,14 @@ GET_ONLY = ["/.well-known/jwks.json", "/.well-known/oauth-authorization-server",
 
 @pytest.fixture(autouse=True)
 def _bench_ceiling_on(settings):
-    settings.BENCH_CEILING = True  # as make bench starts its servers
+    settings.ROOT_URLCONF = "oauthserver.bench_urls"  # as make bench starts its servers (BENCH_CEILING)
 
 
-def test_the_bench_ceiling_is_not_found_outside_the_benchmark(client, settings):
-    settings.BENCH_CEILING = False
+def test_the_bench_ceiling_is_not_mounted_outside_the_benchmark(client, settings, db):
+    settings.ROOT_URLCONF = "oauthserver.urls"
     assert client.get("/bench/ceiling").status_code == 404
     assert client.head("/bench/ceiling").status_code == 404
+    assert client.get("/healthz").status_code == 200
 
 
 def named_routes(resolver=None, namespace: str = ""):
