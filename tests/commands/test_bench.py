@@ -24,28 +24,35 @@ def test_rounds_combine_into_requests_over_total_time_and_the_worst_latency():
 def test_every_round_measures_every_scenario_in_turn(monkeypatch):
     calls = []
 
-    def fake_wrk(run, server_pid, scenario, seconds):
-        calls.append((scenario.name, seconds))
+    def fake_wrk(run, base_url, server_pid, scenario, seconds):
+        calls.append((scenario.key, seconds))
         return result(scenario.name, 100, 100 * seconds, 1.0)
 
     monkeypatch.setattr(bench, "_wrk", fake_wrk)
-    scenarios = [bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt", "j", "POST", "/t", 0.5)]
-    [results] = bench._measure([([], 0)], scenarios, duration=6, warmup=1, rounds=3)
-    assert calls == [("ceiling", 1), ("jwt", 1)] + [("ceiling", 2), ("jwt", 2)] * 3
-    assert [r.name for r in results] == ["ceiling", "jwt"]
+    scenarios = [
+        bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt", "j", "POST", "/t", 0.5),
+        bench.Scenario("ceiling", "c", "GET", "/", None, keep_alive=True),
+        bench.Scenario("jwt", "j", "POST", "/t", 0.5, keep_alive=True),
+    ]
+    [results] = bench._measure([], [{"main": ("http://s", 0)}], scenarios, duration=6, warmup=1, rounds=3)
+    # one warm-up a scenario, whatever the connection mode; then every mode of every scenario, round by round
+    assert calls == [("ceiling", 1), ("jwt", 1)] + [
+        ("ceiling", 2), ("jwt", 2), ("ceiling+keep-alive", 2), ("jwt+keep-alive", 2)
+    ] * 3
+    assert [r.name for r in results] == ["ceiling", "jwt", "ceiling", "jwt"]
     assert results[1].requests == 600  # the warm-up is not counted
 
 
 def test_several_servers_are_measured_in_the_same_rounds(monkeypatch):
     calls = []
 
-    def fake_wrk(run, server_pid, scenario, seconds):
+    def fake_wrk(run, base_url, server_pid, scenario, seconds):
         calls.append((server_pid, scenario.name))
         return result(scenario.name, 100 * server_pid, 100 * seconds, 1.0)
 
     monkeypatch.setattr(bench, "_wrk", fake_wrk)
     scenarios = [bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt", "j", "POST", "/t", 0.5)]
-    sync, gthread = bench._measure([([], 1), ([], 2)], scenarios, duration=2, warmup=0, rounds=2)
+    sync, gthread = bench._measure([], [{"main": ("a", 1)}, {"main": ("b", 2)}], scenarios, duration=2, warmup=0, rounds=2)
     assert calls == [(1, "ceiling"), (1, "jwt"), (2, "ceiling"), (2, "jwt")] * 2  # interleaved, round by round
     assert [r.requests_per_second for r in sync] == [100, 100]
     assert [r.requests_per_second for r in gthread] == [200, 200]
@@ -58,3 +65,39 @@ def test_servers_to_compare_name_a_worker_class_and_its_threads():
     ]
     assert bench.Server("sync").args() == ["--worker-class", "sync", "--threads", "1"]
     assert bench.Server().args() == []
+
+
+def test_granian_serves_the_wsgi_interface_with_its_threads():
+    [granian] = bench.parse_servers("granian:2")
+    command = granian.command(8123, 2)
+    assert command[1:3] == ["-m", "granian"] and command[-1] == "oauthserver.wsgi:application"
+    options = dict(zip(command[3:-1:2], command[4:-1:2], strict=False))
+    assert options["--interface"] == "wsgi" and options["--port"] == "8123" and options["--workers"] == "2"
+    assert options["--blocking-threads"] == "2" and "--backpressure" not in options  # slow clients hold its slots
+    assert granian.label == "granian x2 threads"
+
+
+def test_a_scenario_on_the_ed25519_server_is_measured_there(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench, "_wrk", lambda run, url, pid, scenario, seconds: seen.append(url) or result(scenario.name, 1, 1, 1.0))
+    scenarios = [bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt-ed25519", "e", "POST", "/t", 0.6, instance="ed25519")]
+    bench._measure([], [{"main": ("rs", 1), "ed25519": ("ed", 2)}], scenarios, duration=1, warmup=0, rounds=1)
+    assert seen == ["rs", "ed"]
+
+
+def test_ratios_targets_and_p99_limits_come_from_the_ceiling_of_the_same_connection_mode():
+    scenarios = [
+        bench.Scenario("ceiling", "c", "GET", "/", None), bench.Scenario("jwt", "j", "POST", "/t", 0.5),
+        bench.Scenario("ceiling", "c", "GET", "/", None, keep_alive=True),
+        bench.Scenario("jwt", "j", "POST", "/t", 0.5, keep_alive=True),
+    ]
+    results = [
+        result("ceiling", 1000, 1, 1.0, p99_ms=2), result("jwt", 600, 1, 1.0, p99_ms=9),
+        bench.Result("ceiling", "c", 4000, 1, 1, 0, 1, 1.0, keep_alive=True),
+        bench.Result("jwt", "j", 1000, 1, 6, 0, 1, 1.0, keep_alive=True),
+    ]
+    _, jwt, ceiling_kept, jwt_kept = bench._ratios(results, scenarios)
+    assert (jwt.ratio, jwt.p99_limit_ms, jwt.passed) == (0.6, 10, True)
+    assert ceiling_kept.p99_limit_ms is None and ceiling_kept.passed
+    assert (jwt_kept.ratio, jwt_kept.p99_limit_ms) == (0.25, 5)
+    assert not jwt_kept.p99_ok and not jwt_kept.passed  # 6 ms > 5 x 1 ms, and 25% < 50%
