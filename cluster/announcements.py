@@ -54,6 +54,8 @@ class Announcement:
         self._reads = itertools.count()
         self._stored_read = -1
         self._changes_here = 0
+        self._var_dir: object = None
+        self._path = ""
 
     def announce_on_commit(self) -> None:
         """Announce once the current transaction commits; this process sees the change at once.
@@ -75,7 +77,7 @@ class Announcement:
 
     def announce(self) -> None:
         """Make every process's next ``version()`` differ from what it read before this call; never raises."""
-        path = self._stamp_path()
+        path = Path(self._stamp_path())
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             scratch = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -117,19 +119,22 @@ class Announcement:
                 self._store(read, value)
 
     def _poll_shared(self) -> str:
-        if _shared_cache() is None:
-            return ""
+        # Checked on every token request: the clock first, the cache only when a poll is due.
         poll_seconds = getattr(settings, "OAUTH_REVOCATION_POLL_SECONDS", 1.0)
-        if time.monotonic() - self._polled_at >= poll_seconds:
-            self._publish()
-            read = next(self._reads)
-            value = call_shared_cache(
-                lambda: _shared_cache().get(self._cache_key()), fallback=_FAILED, purpose=f"polling {self.name}"
-            )
-            with self._lock:
-                if value is not _FAILED:
-                    self._store(read, value or "")
-                self._polled_at = time.monotonic()
+        if time.monotonic() - self._polled_at < poll_seconds:
+            return self._shared_value
+        if _shared_cache() is None:
+            self._shared_value, self._polled_at = "", time.monotonic()
+            return ""
+        self._publish()
+        read = next(self._reads)
+        value = call_shared_cache(
+            lambda: _shared_cache().get(self._cache_key()), fallback=_FAILED, purpose=f"polling {self.name}"
+        )
+        with self._lock:
+            if value is not _FAILED:
+                self._store(read, value or "")
+            self._polled_at = time.monotonic()
         return self._shared_value
 
     def _store(self, read: int, value: str) -> None:
@@ -141,8 +146,16 @@ class Announcement:
     def _cache_key(self) -> str:
         return f"oauth:announcement:{self.name}"
 
-    def _stamp_path(self) -> Path:
-        return Path(settings.VAR_DIR) / f"{self.name}.stamp"
+    def _stamp_path(self) -> str:
+        var_dir = settings.VAR_DIR
+        if var_dir is not self._var_dir:  # joined once: pathlib cost more than the stat itself
+            self._var_dir, self._path = var_dir, os.path.join(var_dir, f"{self.name}.stamp")
+        return self._path
+
+    def forget(self) -> None:
+        """Poll the shared cache at the next look, as a process starting afresh would (tests)."""
+        with self._lock:
+            self._polled_at, self._shared_value = float("-inf"), ""
 
 
 def _shared_cache():

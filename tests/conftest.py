@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from clients.models import KeyPair
 from clients.registry import drop_known_clients
 from clients.services import IssuedKeys, create_application, generate_keys
+from cluster.announcements import clients_changed, signing_keys_changed, tokens_revoked
 from cluster.shared_cache import forget_shared_cache_outage
 from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
@@ -38,6 +39,8 @@ def _clear_only_our_cache_keys():
 
 
 def _forget_everything() -> None:
+    for announcement in (signing_keys_changed, clients_changed, tokens_revoked):
+        announcement.forget()
     key_store.invalidate()
     forget_shared_cache_outage()
     cache.clear()

@@ -160,7 +160,8 @@ class QualityContentNegotiation(DefaultContentNegotiation):
         requested_format = format_suffix or request.query_params.get(api_settings.URL_FORMAT_OVERRIDE)
         if requested_format:
             renderers = self.filter_renderers(renderers, requested_format)
-        choice = _choose(request.headers.get("Accept", ""), tuple(renderer.media_type for renderer in renderers))
+        # META, not request.headers: that builds a dict of every header on each request.
+        choice = _choose(request.META.get("HTTP_ACCEPT", ""), tuple(renderer.media_type for renderer in renderers))
         if choice is None:
             return renderers[0], renderers[0].media_type
         media_type, deciding = choice
