@@ -110,7 +110,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "oauthserver",
-            # A Redis that hangs costs a request this long at most (tokens/shared_cache.py), not forever.
+            # A Redis that hangs costs a request this long at most (cluster/shared_cache.py), not forever.
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
                 "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.5),

@@ -130,7 +130,7 @@ def keys_generate(request: HttpRequest, pk: int, environment: str) -> HttpRespon
 def keys_regenerate(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
     found = _confirmed_key_pair(
         request, pk, environment, "Regenerate secret",
-        "A new secret replaces the current one, which stops working at once. "
+        "A new secret replaces the current one, which stops working, on every server within seconds. "
         "Every service using it will fail to get tokens until you give it the new one.",
         versioned=True,
     )
@@ -170,7 +170,7 @@ def tokens_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if not _confirmed(request):
         return _confirm(
             request, application, Environment.PRODUCTION, "Revoke all tokens",
-            "Every live access token of this application, in both environments, stops working at once. "
+            "Every access token issued so far to this application, in both environments, stops working, on every server within seconds. "
             "The keys stay; clients simply ask for new tokens.",
         )
     revoke_tokens(application=application)

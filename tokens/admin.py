@@ -1,7 +1,7 @@
 """Issued tokens and signing keys in the admin: read-only, never a token hash or a private key."""
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from audit.admin import ReadOnlyAdmin
@@ -16,16 +16,28 @@ class TokenStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
+        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked"),
+                ("revoked_all", "Revoked (all tokens)")]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         now = timezone.now()
+        unexpired = Q(revoked_at__isnull=True, expires_at__gt=now)
         conditions = {
-            "active": Q(revoked_at__isnull=True, expires_at__gt=now),
+            "active": unexpired & ~revoked_together(),
             "expired": Q(revoked_at__isnull=True, expires_at__lte=now),
             "revoked": Q(revoked_at__isnull=False),
+            "revoked_all": unexpired & revoked_together(),
         }
         return queryset.filter(conditions[self.value()]) if self.value() in conditions else queryset
+
+
+def revoked_together() -> Q:
+    """Rows of tokens refused by a "Revoke all tokens", "Revoke keys" or disabling (as ``status`` shows)."""
+    return (
+        Q(key_pair__isnull=True)
+        | Q(issued_at__lt=F("application__tokens_not_before"))
+        | Q(issued_at__lt=F("key_pair__tokens_not_before"))
+    )
 
 
 @admin.register(AccessToken)
@@ -63,7 +75,7 @@ class AccessTokenAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset: QuerySet) -> None:
-        revoked = revoke_selected(queryset, now=timezone.now())
+        revoked = revoke_selected(queryset.exclude(revoked_together()), now=timezone.now())
         self.message_user(request, f"Revoked {revoked} live token(s).", messages.SUCCESS)
 
 

@@ -36,7 +36,7 @@ from .protocol.introspection import introspection_response, read_token_reference
 from .protocol.keys import build_jwks, published_algorithms
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
-from .usage import count_issued
+from .usage import count_issued, delete_orphan_counts
 from .verification import introspected_claims, is_plausible_token, live_claims
 
 # Rows per statement when deleting token records in bulk.
@@ -198,10 +198,12 @@ def clear_tokens(*, now: datetime | None = None, batch_size: int = CLEAR_BATCH_S
     """Delete expired and revoked token rows, then signing keys that have left the JWKS.
 
     Deletes by primary key in batches, each its own short statement, walking the table in key
-    order, so millions of rows never sit in memory nor in one long transaction.
+    order, so millions of rows never sit in memory nor in one long transaction. Also drops
+    issuance counts a process flushed after their application was deleted.
     """
     now = now or timezone.now()
     deleted = records.delete_finished(now=now, batch_size=batch_size)
+    delete_orphan_counts()
     keys_deleted = SigningKey.objects.exclude(published_keys_query(now)).delete()[0]
     if keys_deleted:
         key_store.invalidate()

@@ -20,6 +20,7 @@ from django.db import DatabaseError, close_old_connections, connections, router
 from django.db.models import Max, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from clients.models import Application
 from clients.registry import Client
 
 from .models import IssuanceCount
@@ -102,6 +103,11 @@ def flush_issuance_counts() -> None:
 def discard_pending_counts() -> None:
     """Forget what this process counted and has not stored (tests)."""
     _counts.discard()
+
+
+def delete_orphan_counts() -> int:
+    """Delete counts whose application is gone (flushed just after its deletion); return how many."""
+    return IssuanceCount.objects.exclude(application_id__in=Application.objects.values("id")).delete()[0]
 
 
 def with_usage(applications: QuerySet) -> QuerySet:

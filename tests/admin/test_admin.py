@@ -118,6 +118,10 @@ def test_revoke_all_tokens_action(admin_client, api_client, issued, billing):
     html = admin_client.get(TOKENS).content.decode()
     assert '<td class="field-status">revoked (all tokens)</td>' in html
     assert '<td class="field-status">active</td>' not in html
+    assert listed(admin_client.get(TOKENS, {"status": "active"})) == []
+    assert listed(admin_client.get(TOKENS, {"status": "revoked_all"})) == [issued["live"].jti]
+    response = run_action(admin_client, TOKENS, "revoke", [issued["live"]])
+    assert "Revoked 0 live token(s)." in response.content.decode()  # already refused: not counted again
 
 
 def hello_status(api_client, token: str) -> int:

@@ -14,7 +14,9 @@ from django.utils import timezone
 from tests.conftest import revoke_directly
 from tokens.caches import forget_token_facts
 from tokens.keystore import rotate_signing_key
-from tokens.models import AccessToken, SigningKey
+from clients.models import KeyPair
+from tokens import usage
+from tokens.models import AccessToken, IssuanceCount, SigningKey
 from tokens.services import clear_tokens
 
 
@@ -58,8 +60,9 @@ def test_deletes_in_batches_of_the_given_size(make_keys, request_token, django_a
     issue_many(make_keys, request_token, 5, token_format="opaque")
     AccessToken.objects.update(expires_at=timezone.now())
     rotate_signing_key()  # a live key: nothing to drop
-    # 3 batches of 2, 2 and 1 rows: a select and a delete each, the empty select, the key delete.
-    with django_assert_num_queries(3 * 2 + 1 + 1):
+    # 3 batches of 2, 2 and 1 rows: a select and a delete each, the empty select, the orphan
+    # counts' delete, the key delete.
+    with django_assert_num_queries(3 * 2 + 1 + 1 + 1):
         cleared = clear_tokens(batch_size=2)
     assert (cleared.tokens, cleared.signing_keys) == (5, 0)
     assert not AccessToken.objects.exists()
@@ -82,3 +85,13 @@ def test_retired_keys_whose_tokens_have_all_expired_leave_the_jwks_and_the_table
     published = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
     assert old_kid not in published
     assert {recent_kid, active_kid} <= published
+
+
+def test_issuance_counts_of_a_deleted_application_go(make_keys, request_token, flushed_later):
+    keys = make_keys()
+    assert request_token(keys).status_code == 200
+    KeyPair.objects.get(client_id=keys.client_id).application.delete()  # its counts go with it...
+    usage.flush_issuance_counts()  # ...but this process had one more to store
+    assert IssuanceCount.objects.count() == 1
+    clear_tokens()
+    assert not IssuanceCount.objects.exists()

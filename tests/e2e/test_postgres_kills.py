@@ -1,10 +1,11 @@
-"""A PostgreSQL connection killed between the token INSERT and its audit INSERT stores no token.
+"""A PostgreSQL connection killed between an opaque token's INSERT and its audit INSERT stores no token.
 
 RFC 6749 §5.2: the request is answered 503 ``temporarily_unavailable``, so the client holds no
 token; issue 11 #16 found the token row stored anyway, live (9 rows in 10 kills), because the two
 INSERTs committed apart. Here a trigger on the audit table has the server terminate the very
 connection inserting the ``token_issued`` row (``pg_terminate_backend``), exactly between the two.
-PostgreSQL only: SQLite has no connections to kill.
+Audit rows for issued tokens are on here (``OAUTH_AUDIT_TOKEN_ISSUANCE``, off by default): the
+heaviest write path. PostgreSQL only: SQLite has no connections to kill.
 """
 
 import os
@@ -47,8 +48,8 @@ def count(database_url: str, sql: str) -> int:
 
 
 def test_a_connection_killed_before_the_audit_row_leaves_no_token(tmp_path):
-    with shared_setup() as setup:
-        client = setup.create_client("service", "--scopes", "read")
+    with shared_setup(OAUTH_AUDIT_TOKEN_ISSUANCE="true") as setup:
+        client = setup.create_client("service", "--scopes", "read", "--token-format", "opaque")
         instance = setup.start(workers=1)
         database_url = setup.env["DATABASE_URL"]
         assert token_request(instance, client).status_code == 200  # warm: keys made, connection open
