@@ -66,15 +66,16 @@ class SharedSetup:
         """Start an instance on a free port and wait until it answers ``/healthz``.
 
         host names another simulated host: its own ``VAR_DIR``, so it shares no stamp files with
-        the management commands and the instances of the default host. args go to gunicorn too.
+        the management commands and the instances of the default host. Served as in production
+        (``oauthserver/gunicorn.conf.py``: its worker class and threads); args go to gunicorn too.
         """
         port = _free_port()
         env = {**self.env, "VAR_DIR": str(self.folder / f"host-{host}")} if host else self.env
         log_path = self.folder / f"gunicorn-{port}.log"
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(workers), "--no-control-socket", *args,
+                sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--config", str(ROOT / "oauthserver/gunicorn.conf.py"),
+                "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket", *args,
             ],
             env=env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         )

@@ -7,13 +7,13 @@ line it logs (``%(r)s``) carries the query string.
 
 import requests
 
-from .instances import ROOT, eventually
+from .instances import eventually
 
 
 def test_the_access_log_names_neither_the_basic_user_nor_the_query_string(setup):
     client = setup.create_client("logged", "--scopes", "read")
     access_log = setup.folder / "access.log"
-    server = setup.start(args=("--config", str(ROOT / "oauthserver/gunicorn.conf.py"), "--access-logfile", str(access_log)))
+    server = setup.start(args=("--access-logfile", str(access_log)))  # with the project's config, as every instance
     query = {"format": "json", "marker": "query-marker-7f3a"}
     right = requests.post(
         f"{server.url}/oauth/token", params=query, data={"grant_type": "client_credentials"},

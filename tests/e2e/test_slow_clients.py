@@ -15,9 +15,6 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .instances import ROOT
-
-CONFIG = ("--config", str(ROOT / "oauthserver/gunicorn.conf.py"))
 WORKERS = 2
 # More slow clients than workers (each would hold a sync worker), fewer than the threads of one
 # gthread worker, however the workers share them out.
@@ -52,7 +49,7 @@ def slow_clients(url: str, count: int) -> Iterator[list[socket.socket]]:
 
 def test_clients_sending_a_byte_a_second_do_not_keep_others_from_their_tokens(setup):
     client = setup.create_client("patient", "--scopes", "read")
-    server = setup.start(workers=WORKERS, args=CONFIG)
+    server = setup.start(workers=WORKERS)  # with the project's config, as every instance
     with slow_clients(server.url, SLOW_CLIENTS) as sockets:
         time.sleep(1.5)  # the workers have accepted them and are reading their headers
         for _ in range(3):
