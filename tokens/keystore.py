@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -99,11 +99,23 @@ def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
     try:
         with transaction.atomic():
             key = _rotate(algorithm, fresh_active=fresh_active, fresh_next=fresh_next)
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as exc:
+        if not _lost_a_race(exc):
+            raise
         raise KeyRotationConflict("Another process rotated the signing keys at the same moment.") from None
     key_store.invalidate()
     transaction.on_commit(signing_keys_changed.announce)
     return key
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    """Whether a write failed because another process wrote the same keys at the same moment.
+
+    The one-per-role constraint refuses the second (IntegrityError); on PostgreSQL two processes
+    that each inserted one role and then wait on the other's can also deadlock (SQLSTATE 40P01),
+    which PostgreSQL resolves by failing one of them.
+    """
+    return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
 def signing_algorithm_in_use() -> str | None:
@@ -142,6 +154,7 @@ class KeyStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
+        self._first_use = threading.Lock()
         self._published: dict[str, PublishedKey] = {}
         self._active: tuple[int, str] | None = None  # (row id, kid)
         self._next_kid: str | None = None
@@ -188,19 +201,25 @@ class KeyStore:
 
     def _rotate_on_first_use(self) -> None:
         """No active key of the configured algorithm: a fresh install, or the setting changed."""
-        try:
-            rotate_signing_key(algorithm=settings.OAUTH_JWT_ALGORITHM)
-        except KeyRotationConflict:
-            pass  # another process did it; read its keys
-        self._refresh()
+        with self._first_use:  # the threads of one process rotate once between them
+            self._refresh()
+            if self._active is not None and self._published[self._active[1]].algorithm == settings.OAUTH_JWT_ALGORITHM:
+                return  # another thread of this process, or another process, did it meanwhile
+            try:
+                rotate_signing_key(algorithm=settings.OAUTH_JWT_ALGORITHM)
+            except KeyRotationConflict:
+                pass  # another process did it; read its keys
+            self._refresh()
 
     def _publish_next_key(self) -> None:
         """An active key but none waiting (keys made before keys had roles): publish one ahead."""
         try:
             with transaction.atomic():
                 _store(_generate(settings.OAUTH_JWT_ALGORITHM), role=KeyRole.NEXT, now=timezone.now())
-        except IntegrityError:
-            pass  # another process published one
+        except (IntegrityError, OperationalError) as exc:
+            if not _lost_a_race(exc):
+                raise
+            # another process published one
         transaction.on_commit(signing_keys_changed.announce)
         self._refresh()
 

@@ -99,14 +99,6 @@ def find_opaque(token_hash: str) -> OpaqueRecord | None:
     return OpaqueRecord(claims=claims, revoked=revoked_at is not None)
 
 
-def is_revoked(jti: str) -> bool:
-    """Whether the token with this ``jti`` was revoked one by one (one query)."""
-    connection = connections[router.db_for_read(AccessToken)]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(connection, "revoked"), [jti])
-        return cursor.fetchone() is not None
-
-
 def revoked_since(moment: datetime | None, *, now: datetime) -> list[tuple[str, int]]:
     """``(jti, exp)`` of the unexpired tokens revoked at or after moment (all, for None)."""
     revoked = AccessToken.objects.filter(revoked_at__isnull=False, expires_at__gt=now)
@@ -211,11 +203,9 @@ def _sql(connection, name: str) -> str:
         if name == "insert":
             columns = ", ".join(column(field) for field in _INSERTED)
             sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(_INSERTED))})"
-        elif name == "by_hash":
+        else:  # by_hash
             selected = ", ".join(column(field) for field in _READ)
             sql = f"SELECT {selected} FROM {table} WHERE {column('token_hash')} = %s"
-        else:  # revoked
-            sql = f"SELECT 1 FROM {table} WHERE {column('jti')} = %s AND {column('revoked_at')} IS NOT NULL"
         _STATEMENTS[key] = sql
     return sql
 

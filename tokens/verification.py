@@ -1,11 +1,12 @@
 """Turn a presented access token into its claims when it is live: JWTs verified locally, opaque by hash.
 
-Two readers, one definition of live (``tokens.records.is_live``):
+Two readers, one definition of live (``tokens.records.is_live``), and for both a JWT costs no
+query once warm: its signature, the revoked set and its client are what this process keeps
+(``tokens.caches``, ``clients.registry``), which revocations reach within the stated bounds.
 
-- the resource side (``live_claims``): a protected API checks every request, so it reads what
-  this process keeps (``tokens.caches``, ``clients.registry``): no query for a JWT once warm,
-  one the first time an opaque token is seen. Revocations reach it within the stated bounds.
-- introspection (``introspected_claims``): one query, so that a revocation is seen at once.
+- the resource side (``live_claims``) also keeps opaque tokens' claims: one query the first time
+  an opaque token is seen;
+- introspection (``introspected_claims``) reads an opaque token's record every time (one query).
 """
 
 from datetime import datetime
@@ -51,12 +52,12 @@ def live_claims(token: str, *, now: datetime) -> TokenClaims | None:
 
 
 def introspected_claims(token: str, *, now: datetime) -> TokenClaims | None:
-    """The claims of token if it is live, its revocation read from the database (RFC 7662 §2.2)."""
+    """The claims of token if it is live (RFC 7662 §2.2): a JWT as ``live_claims`` checks it, an opaque token by its record."""
     if not is_plausible_token(token):
         return None
     if looks_like_jwt(token):
         claims = verify_jwt(token, now=now)
-        return _if_live(claims, revoked=records.is_revoked(claims.jti), now=now) if claims else None
+        return _if_live(claims, revoked=caches.is_revoked(claims, now=now), now=now) if claims else None
     record = records.find_opaque(hash_token(token))
     return _if_live(record.claims, revoked=record.revoked, now=now) if record else None
 

@@ -8,9 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
-from tokens.keystore import CLOCK_SKEW_SECONDS, KeyStore, key_store, retired_key_published_until, rotate_signing_key
+from tokens import keystore
+from tokens.keystore import (
+    CLOCK_SKEW_SECONDS,
+    KeyRotationConflict,
+    KeyStore,
+    key_store,
+    retired_key_published_until,
+    rotate_signing_key,
+)
 from tokens.models import KeyRole, SigningKey
 from tokens.services import clear_tokens, validate_access_token
 
@@ -213,3 +222,35 @@ def test_a_slow_read_of_the_keys_never_replaces_a_newer_one(db, settings):
     worker.published_keys()  # read the keys before the rotation, installs them after the other thread
     assert rotated and rotated[0] != first
     assert worker.active_key().kid == rotated[0]
+
+
+def test_a_rotation_that_loses_a_deadlock_to_another_is_a_conflict_not_an_error(db, monkeypatch):
+    # PostgreSQL resolves two first-use rotations waiting on each other's key by failing one
+    # (SQLSTATE 40P01): a 503 on a fresh install's first concurrent token requests, until this.
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected") from DeadlockDetected()
+
+    monkeypatch.setattr(keystore, "_rotate", deadlocked)
+    with pytest.raises(KeyRotationConflict):
+        rotate_signing_key()
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(keystore, "_rotate", locked)
+    with pytest.raises(OperationalError):  # any other failure is not a lost race
+        rotate_signing_key()
+
+
+def test_threads_of_one_process_rotate_once_on_first_use(db, monkeypatch):
+    rotations = []
+    real = keystore.rotate_signing_key
+    monkeypatch.setattr(keystore, "rotate_signing_key", lambda **kwargs: rotations.append(1) or real(**kwargs))
+    store = KeyStore()
+    store.active_key()
+    store._rotate_on_first_use()  # as a second thread that saw no key before the first made it
+    assert len(rotations) == 1
+    assert SigningKey.objects.filter(role="active").count() == 1
