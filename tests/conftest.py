@@ -20,6 +20,7 @@ from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
 from tokens.models import AccessToken, IssuanceCount
 from tokens.protocol.formats import hash_token, looks_like_jwt
+from tests.e2e.redis_server import RedisServer
 from tokens import usage
 from tokens.usage import discard_pending_counts, flush_issuance_counts
 
@@ -61,6 +62,15 @@ def _fresh_caches():
 def _issuance_counted_at_once(settings):
     """Issuance counts are stored at once: a flushing thread would write outside the test's transaction."""
     settings.OAUTH_USAGE_FLUSH_SECONDS = 0
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A redis-server of the test module's own on a free port: never the machine's shared one."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -13,19 +13,10 @@ import pytest
 import requests
 
 from .instances import eventually, shared_setup
-from .redis_server import RedisServer
 from .test_multi_instance import hello, introspect, issue
 
 REVOCATION_POLL_SECONDS = 1
 ISSUER = "http://127.0.0.1"
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,9 @@ import pytest
 import redis
 
 from tests.conftest import issued_count
-from tests.e2e.redis_server import RedisServer
 from tokens import usage
 from tokens.keystore import key_store
 from tokens.models import IssuanceCount
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
