@@ -41,6 +41,11 @@ class _Range:
 
 def select_parser(parsers: list[type[BaseParser]], content_type: str) -> type[BaseParser] | None:
     """The parser for the request's media type, or None when we read no such body."""
+    return _select_parser(tuple(parsers), content_type)
+
+
+@lru_cache(maxsize=128)  # clients send the same few types; DRF's matching parses both types on every call
+def _select_parser(parsers: tuple[type[BaseParser], ...], content_type: str) -> type[BaseParser] | None:
     return next((parser for parser in parsers if media_type_matches(parser.media_type, content_type)), None)
 
 
