@@ -20,8 +20,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run.py and databases.py, beside this script
-from run import ROOT, _create_client, _postgres_url, _redis, _scratch_database, _basic  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench's modules, beside this script
+from scenarios import basic  # noqa: E402
+from servers import ROOT, create_client, described_scratch_database, postgres_url, redis_server  # noqa: E402
 
 WARM = 200
 
@@ -32,9 +33,9 @@ def main() -> None:
     kind = sys.argv[3] if len(sys.argv) > 3 else "postgres"
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="oauth-profile-")))
-        redis_url, cache = stack.enter_context(_redis()) if kind == "postgres" else ("", "in-process (locmem)")
+        redis_url, cache = stack.enter_context(redis_server()) if kind == "postgres" else ("", "in-process (locmem)")
         database_url, database = stack.enter_context(
-            _scratch_database(_postgres_url() if kind == "postgres" else "", folder, "_profile")
+            described_scratch_database(postgres_url() if kind == "postgres" else "", folder, "_profile")
         )
         env = {
             "OAUTH_AUDIT_TOKEN_ISSUANCE": "false", **os.environ, "DATABASE_URL": database_url, "DEBUG": "false",
@@ -48,9 +49,9 @@ def main() -> None:
         import subprocess
 
         subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
-        jwt_client = _create_client(env, "profile-jwt", "--token-format", "jwt")
-        opaque_client = _create_client(env, "profile-opaque", "--token-format", "opaque")
-        resource = _create_client(env, "profile-rs", "--resource-server")
+        jwt_client = create_client(env, "profile-jwt", "--token-format", "jwt")
+        opaque_client = create_client(env, "profile-opaque", "--token-format", "opaque")
+        resource = create_client(env, "profile-rs", "--resource-server")
 
         sys.path.insert(0, str(ROOT))
         import django
@@ -61,12 +62,12 @@ def main() -> None:
         http = Client()
         grant = urlencode({"grant_type": "client_credentials"})
         form = "application/x-www-form-urlencoded"
-        token = http.post("/oauth/token", grant, content_type=form, HTTP_AUTHORIZATION=_basic(jwt_client)).json()["access_token"]
+        token = http.post("/oauth/token", grant, content_type=form, HTTP_AUTHORIZATION=basic(jwt_client)).json()["access_token"]
         send = {
-            "jwt": lambda: http.post("/oauth/token", grant, content_type=form, HTTP_AUTHORIZATION=_basic(jwt_client)),
-            "opaque": lambda: http.post("/oauth/token", grant, content_type=form, HTTP_AUTHORIZATION=_basic(opaque_client)),
+            "jwt": lambda: http.post("/oauth/token", grant, content_type=form, HTTP_AUTHORIZATION=basic(jwt_client)),
+            "opaque": lambda: http.post("/oauth/token", grant, content_type=form, HTTP_AUTHORIZATION=basic(opaque_client)),
             "introspect": lambda: http.post(
-                "/oauth/introspect", urlencode({"token": token}), content_type=form, HTTP_AUTHORIZATION=_basic(resource)
+                "/oauth/introspect", urlencode({"token": token}), content_type=form, HTTP_AUTHORIZATION=basic(resource)
             ),
             "hello": lambda: http.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}"),
         }[scenario]

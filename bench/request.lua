@@ -2,7 +2,7 @@
 --   BENCH_METHOD (GET), BENCH_BODY, BENCH_CONTENT_TYPE, BENCH_AUTHORIZATION,
 --   BENCH_CONNECTION ("close": a new connection per request, as a client without a pool opens;
 --   unset: HTTP/1.1 keep-alive, as requests.Session or httpx reuse a connection)
--- At the end it prints one JSON line with the figures bench/run.py reads.
+-- At the end it prints one JSON line with the figures bench/load.py reads.
 
 wrk.method = os.getenv("BENCH_METHOD") or "GET"
 wrk.body = os.getenv("BENCH_BODY")

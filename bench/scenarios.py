@@ -1,0 +1,104 @@
+"""What ``make bench`` asks the servers: its scenarios, their targets, and the single requests that
+check a scenario answers correctly before it is measured.
+
+The ceiling, ``GET /bench/ceiling``, is the reference every other scenario is measured against: a
+view on the same server that does next to nothing (``oauthserver/bench_urls.py``).
+"""
+
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+FORM = "application/x-www-form-urlencoded"
+# Least share of the ceiling's requests per second (same run, same connection mode): SQLite, PostgreSQL + Redis.
+TARGETS = {
+    "jwt": (0.45, 0.45),
+    "jwt-ed25519": (0.60, 0.60),
+    "opaque": (0.50, 0.40),
+    "introspect": (0.65, 0.60),
+    "hello": (0.80, 0.75),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One row of the table: what wrk sends, to which server, and the least share of the ceiling it must reach."""
+
+    name: str
+    label: str
+    method: str
+    path: str
+    target: float | None
+    authorization: str = ""
+    body: str = ""
+    content_type: str = ""
+    keep_alive: bool = False
+    instance: str = "main"  # "main" (RS256), or "ed25519": the server that signs with Ed25519
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}{'+keep-alive' if self.keep_alive else ''}"
+
+
+def scenarios_for(clients: dict[str, dict[str, dict]], jwt: str) -> list[Scenario]:
+    """The scenarios of one connection mode; their targets are TARGETS', per database (run.py sets them)."""
+    grant = urlencode({"grant_type": "client_credentials"})
+    introspection = urlencode({"token": jwt, "token_type_hint": "access_token"})
+    main = clients["main"]
+    return [
+        Scenario("ceiling", "ceiling GET /bench/ceiling", "GET", "/bench/ceiling", None),
+        Scenario("jwt", "JWT issuance, RS256", "POST", "/oauth/token", 0.0, basic(main["bench-jwt"]), grant, FORM),
+        Scenario(
+            "jwt-ed25519", "JWT issuance, Ed25519", "POST", "/oauth/token", 0.0,
+            basic(clients["ed25519"]["bench-jwt"]), grant, FORM, instance="ed25519",
+        ),
+        Scenario("opaque", "opaque issuance", "POST", "/oauth/token", 0.0, basic(main["bench-opaque"]), grant, FORM),
+        Scenario(
+            "introspect", "introspection of a JWT", "POST", "/oauth/introspect", 0.0,
+            basic(main["bench-resource-server"]), introspection, FORM,
+        ),
+        Scenario("hello", "GET /api/hello with a JWT", "GET", "/api/hello", 0.0, f"Bearer {jwt}"),
+    ]
+
+
+def basic(client: dict) -> str:
+    return "Basic " + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+
+
+def send(base_url: str, scenario: Scenario, timeout: float = 10) -> tuple[int, dict]:
+    headers = {name: value for name, value in [("Authorization", scenario.authorization), ("Content-Type", scenario.content_type)] if value}
+    request = urllib.request.Request(
+        base_url + scenario.path, data=scenario.body.encode() or None, method=scenario.method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {"body": error.read()[:300].decode(errors="replace")}
+
+
+def fetch_token(base_url: str, client: dict) -> str:
+    grant = Scenario("jwt", "", "POST", "/oauth/token", None, basic(client), "grant_type=client_credentials", FORM)
+    status, body = send(base_url, grant)
+    if status != 200:
+        sys.exit(f"the token endpoint answered {status}: {body}")
+    return body["access_token"]
+
+
+def check(base_url: str, scenario: Scenario) -> None:
+    """Fail before measuring when a scenario would only measure an error path."""
+    status, body = send(base_url, scenario)
+    healthy = status == 200 and {
+        "ceiling": "status" in body,
+        "jwt": "access_token" in body,
+        "jwt-ed25519": "access_token" in body,
+        "opaque": "access_token" in body,
+        "introspect": body.get("active") is True,
+        "hello": "client_id" in body,
+    }[scenario.name]
+    if not healthy:
+        sys.exit(f"{scenario.label}: {scenario.method} {scenario.path} answered {status} {body}; nothing to measure")
