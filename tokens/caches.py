@@ -4,9 +4,12 @@ A resource server checks a token on every request, so each process keeps what it
 
 - JWTs it has verified, by the token itself: their signature and claims never change. Expiry,
   issuer, audience and that the key is still published are checked again on every use.
-- Opaque tokens' claims, by hash, as read from their records: they never change either.
+- Opaque tokens' claims, by hash, as read from their records, for at most
+  ``OAUTH_TOKEN_STATE_CACHE_SECONDS``: then the record is read again, so a token whose record
+  cleartokens deleted is unknown again.
 - The revoked set: the ``jti`` of every unexpired token revoked one by one (RFC 7009), with its
-  expiry. Read in full at start and every ``OAUTH_TOKEN_STATE_CACHE_SECONDS``; in between, each
+  expiry, kept until it expires even once its row is gone. Read in full at start and every
+  ``OAUTH_TOKEN_STATE_CACHE_SECONDS``; in between, each
   time the ``token-revocations`` announcement changes (``cluster.announcements``: at once on this
   host, within ``OAUTH_REVOCATION_POLL_SECONDS`` on instances sharing Redis) only what was revoked
   since the last read, with a margin for clocks and long transactions. While the shared cache
@@ -57,7 +60,20 @@ class _Bounded:
 
 
 verified_jwts = _Bounded(_VERIFIED_MAX)  # token -> (TokenClaims, kid)
-opaque_claims = _Bounded(_OPAQUE_MAX)  # token hash -> TokenClaims
+_opaque_claims = _Bounded(_OPAQUE_MAX)  # token hash -> (TokenClaims, monotonic time it goes stale)
+
+
+def opaque_claims(token_hash: str) -> TokenClaims | None:
+    """The claims this process read of the opaque token with this hash, while still fresh."""
+    kept = _opaque_claims.get(token_hash)
+    if kept is None or time.monotonic() >= kept[1]:
+        return None
+    return kept[0]
+
+
+def remember_opaque_claims(token_hash: str, claims: TokenClaims) -> None:
+    """Keep the claims read from an opaque token's record for ``OAUTH_TOKEN_STATE_CACHE_SECONDS``."""
+    _opaque_claims.put(token_hash, (claims, time.monotonic() + settings.OAUTH_TOKEN_STATE_CACHE_SECONDS))
 
 
 class _RevokedSet:
@@ -81,10 +97,12 @@ class _RevokedSet:
         rows = revoked_since(since, now=started)
         with self._lock:
             if since is None:
-                self._expiries = dict(rows)
+                # Added to, never replaced: a revocation is for good, and cleartokens may since have
+                # deleted an opaque token's row while this process still keeps its claims.
+                moment = started.timestamp()
+                self._expiries = {jti: expiry for jti, expiry in self._expiries.items() if expiry > moment}
                 self._full_read_due = time.monotonic() + settings.OAUTH_TOKEN_STATE_CACHE_SECONDS
-            else:
-                self._expiries.update(rows)
+            self._expiries.update(rows)
             self._version, self._read_at = version, started
 
     def forget(self) -> None:
@@ -104,5 +122,5 @@ def is_revoked(claims: TokenClaims, *, now: datetime) -> bool:
 def forget_token_facts() -> None:
     """Drop everything this process keeps of tokens (as a restart would)."""
     verified_jwts.clear()
-    opaque_claims.clear()
+    _opaque_claims.clear()
     _revoked.forget()

@@ -39,13 +39,13 @@ def live_claims(token: str, *, now: datetime) -> TokenClaims | None:
         claims = verify_jwt(token, now=now)
     else:
         token_hash = hash_token(token)
-        claims = caches.opaque_claims.get(token_hash)
+        claims = caches.opaque_claims(token_hash)
         if claims is None:
             record = records.find_opaque(token_hash)
             if record is None or record.revoked:
                 return None
             claims = record.claims
-            caches.opaque_claims.put(token_hash, claims)
+            caches.remember_opaque_claims(token_hash, claims)
     if claims is None or caches.is_revoked(claims, now=now):
         return None
     return _if_live(claims, revoked=False, now=now)

@@ -6,12 +6,14 @@ A revoked JWT's row is what refuses it, so it stays until the token expires.
 from datetime import timedelta
 from io import StringIO
 
+import time
+
 import jwt
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.conftest import revoke_directly
+from tests.conftest import basic_auth, revoke_directly
 from tokens.caches import forget_token_facts
 from tokens.keystore import rotate_signing_key
 from clients.models import KeyPair
@@ -95,3 +97,33 @@ def test_issuance_counts_of_a_deleted_application_go(make_keys, request_token, f
     assert IssuanceCount.objects.count() == 1
     clear_tokens()
     assert not IssuanceCount.objects.exists()
+
+
+@pytest.mark.parametrize("token_format", ["jwt", "opaque"])
+def test_a_process_that_saw_a_revocation_keeps_refusing_once_cleartokens_removed_the_row(
+    make_keys, request_token, api_client, token_format, monkeypatch
+):
+    # Found by a tester: a worker that kept an opaque token's claims accepted it again once
+    # cleartokens deleted its revoked row and the worker read the revoked set afresh.
+    keys = make_keys(token_format=token_format)
+    token = request_token(keys).json()["access_token"]
+    hello = lambda: api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}").status_code  # noqa: E731
+    assert hello() == 200  # this process now keeps the token's claims
+    revoked = api_client.post("/oauth/revoke", f"token={token}", content_type="application/x-www-form-urlencoded",
+                              HTTP_AUTHORIZATION=basic_auth(keys.client_id, keys.client_secret))
+    assert revoked.status_code == 200 and hello() == 401
+    AccessToken.objects.filter(revoked_at__isnull=False).delete()  # cleartokens, JWT rows included
+    later = time.monotonic() + 31  # past every per-process bound: the revoked set read afresh
+    monkeypatch.setattr("tokens.caches.time.monotonic", lambda: later)
+    assert hello() == 401
+
+
+def test_an_opaque_token_whose_record_is_gone_is_unknown_after_the_bound(make_keys, request_token, api_client, monkeypatch):
+    token = request_token(make_keys(token_format="opaque")).json()["access_token"]
+    hello = lambda: api_client.get("/api/hello", HTTP_AUTHORIZATION=f"Bearer {token}").status_code  # noqa: E731
+    assert hello() == 200
+    AccessToken.objects.all().delete()
+    assert hello() == 200  # its claims, kept by this process within the bound
+    later = time.monotonic() + 31
+    monkeypatch.setattr("tokens.caches.time.monotonic", lambda: later)
+    assert hello() == 401
