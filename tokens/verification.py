@@ -16,8 +16,8 @@ from django.conf import settings
 from clients.registry import find_client
 
 from . import caches, records
-from .audiences import accepted_audiences
-from .keystore import key_store
+from .audiences import accepted_audiences, token_audience
+from .keystore import CLOCK_SKEW_SECONDS, key_store
 from .protocol.errors import InvalidToken
 from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt, unverified_kid
 from .protocol.keys import SUPPORTED_ALGORITHMS
@@ -86,10 +86,13 @@ def verify_jwt(token: str, *, now: datetime) -> TokenClaims | None:
         )
     except InvalidToken:
         return None
+    # Nothing here issues such tokens: a lifetime over the maximum, an iat ahead of every clock
+    # (it would outlive a "Revoke all tokens" made before it), an audience not of its environment.
     if claims.exp - claims.iat > settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME:
-        return None  # nothing here issues such a token: its signer is not this server's issuance
-    if claims.iss == issuer and claims.aud in audiences:  # a list-valued aud is verified every time
-        caches.verified_jwts.put(token, (claims, unverified_kid(token)))
+        return None
+    if claims.iat > now.timestamp() + CLOCK_SKEW_SECONDS or claims.aud != token_audience(claims.env):
+        return None
+    caches.verified_jwts.put(token, (claims, unverified_kid(token)))
     return claims
 
 

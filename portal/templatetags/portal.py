@@ -17,3 +17,17 @@ def ago(moment: datetime | None) -> str:
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
+
+
+@register.filter
+def minute_ago(minute: datetime | None) -> str:
+    """When a minute-precise moment was (the start of its minute): "this minute", else as ``ago``.
+
+    The portal's "Last use" is counted per minute (``tokens.usage``): a token at 10:42:55 is
+    counted at 10:42:00, which ``ago`` would call "1 minute ago" ten seconds later.
+    """
+    if minute is None:
+        return ""
+    if timezone.now() - minute < timedelta(minutes=2):
+        return "this minute" if timezone.now() - minute < timedelta(minutes=1) else "a minute ago"
+    return ago(minute)

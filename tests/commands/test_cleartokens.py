@@ -10,7 +10,7 @@ import time
 
 import jwt
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.conftest import basic_auth, revoke_directly
@@ -127,3 +127,9 @@ def test_an_opaque_token_whose_record_is_gone_is_unknown_after_the_bound(make_ke
     later = time.monotonic() + 31
     monkeypatch.setattr("tokens.caches.time.monotonic", lambda: later)
     assert hello() == 401
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_a_batch_size_below_one_is_refused(size, db):
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("cleartokens", "--batch-size", size)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEvent
 from clients.models import Application
 from clients.services import generate_keys
-from portal.templatetags.portal import ago
+from portal.templatetags.portal import ago, minute_ago
 
 VALID = {
     "name": "Reports",
@@ -48,7 +48,7 @@ def test_the_list_shows_only_my_applications_with_their_figures(portal, own_app,
     assert 'badge-sandbox">Sandbox<' in billing_row and "badge-production" not in billing_row
     assert '<code class="scope">read</code> <code class="scope">write</code>' in billing_row
     assert 'data-label="Tokens issued" class="num">2<' in billing_row
-    assert "just now</time>" in billing_row
+    assert "this minute</time>" in billing_row or "a minute ago</time>" in billing_row
     quiet_row = html[html.index(">quiet<"):]
     assert "No keys yet" in quiet_row and "JWT (RFC 9068)" in quiet_row and ">never<" in quiet_row
     assert 'Server default <span class="muted">(Opaque)</span>' in billing_row  # what the default is here
@@ -186,3 +186,12 @@ def test_portal_pages_refuse_methods_they_do_not_serve(portal, own_app, method, 
     assert response.status_code == 405
     assert "GET" in response["Allow"] and "PUT" not in response["Allow"]
     assert Application.objects.get(pk=own_app.pk).name == own_app.name  # nothing changed
+
+
+def test_last_use_is_told_to_the_minute_it_was_counted_in():
+    now = timezone.now()
+    this_minute = now.replace(second=0, microsecond=0)
+    assert minute_ago(this_minute) == "this minute"
+    assert minute_ago(this_minute - timedelta(minutes=1)) == "a minute ago"
+    assert minute_ago(now - timedelta(hours=3, minutes=5)) == "3\xa0hours ago"
+    assert minute_ago(None) == ""

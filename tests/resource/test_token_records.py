@@ -63,3 +63,29 @@ def test_a_revoked_token_stays_revoked_for_a_process_that_starts_afresh(issue, h
     refused = hello(token)
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        lambda claims: {"scope": 5},
+        lambda claims: {"scope": ["read", "write"]},
+        lambda claims: {"env": 7},
+        lambda claims: {"aud": [claims["aud"], "https://evil.example"]},
+        lambda claims: {"aud": claims["aud"] + "/sandbox"},  # a sandbox audience on a production token
+        lambda claims: {"iat": claims["iat"] + 3000, "exp": claims["iat"] + 3600},  # born in the future
+    ],
+    ids=["scope-number", "scope-list", "env-number", "aud-list", "aud-of-another-environment", "iat-ahead"],
+)
+def test_a_signed_jwt_with_claims_of_the_wrong_shape_is_refused_never_a_500(issue, hello, api_client, make_keys, make_application, changes):
+    # Found by a tester: a scope that was not a string answered 500 at /api/hello and active at
+    # introspection; a list or foreign audience and an iat in the future were accepted.
+    token = issue(scope="read")
+    forgery = forged.resign(token, **changes(forged.claims_of(token)))  # a valid signature with our own key
+    for method in ("get", "post"):
+        refused = hello(forgery, method=method)
+        assert refused.status_code == 401, refused.content
+        assert 'error="invalid_token"' in refused["WWW-Authenticate"]
+    gateway = make_keys(make_application("gateway", is_resource_server=True))
+    assert introspect(api_client, gateway, forgery) == {"active": False}
+    assert introspect(api_client, gateway, token)["active"] is True

@@ -178,4 +178,7 @@ def _decode(token, find_key, issuer, audience, algorithms, now) -> dict[str, Any
         raise jwt.ExpiredSignatureError("token has expired")
     if not isinstance(claims["iat"], int):
         raise jwt.InvalidTokenError("iat is not a whole number")
+    for name in ("iss", "sub", "client_id", "jti", "aud", "scope", "env"):
+        if name in claims and not isinstance(claims[name], str):  # an audience list included: ours have one
+            raise jwt.InvalidTokenError(f"{name} is not a string")
     return claims

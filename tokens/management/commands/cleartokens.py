@@ -1,6 +1,6 @@
 """Delete expired and revoked token records, and signing keys that have left the JWKS."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tokens.services import CLEAR_BATCH_SIZE, clear_tokens
 
@@ -12,7 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=CLEAR_BATCH_SIZE, help="Rows per DELETE.")
 
     def handle(self, *args, **options):
-        cleared = clear_tokens(batch_size=max(1, options["batch_size"]))
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        cleared = clear_tokens(batch_size=options["batch_size"])
         self.stdout.write(
             f"Removed {cleared.tokens} expired or revoked tokens and {cleared.signing_keys} retired signing keys."
         )
