@@ -3,8 +3,10 @@
 A change (a signing key rotation, a token revocation, a changed application or key pair) is announced after its transaction commits,
 and each process compares the change's *version* with the one it last acted on:
 
-- on this host, a stamp file under ``VAR_DIR``, replaced atomically on each announcement: one
-  ``stat`` per check, so every worker of the host sees it at once;
+- on this host, a stamp file under ``VAR_DIR`` that every process maps into its memory
+  (``mmap``): an announcement writes new random bytes into it, and a check reads them from memory,
+  so every worker of the host sees it at once without a system call per check (a ``stat`` per
+  check let a thread of a gthread worker lose the GIL to its neighbours three times a request);
 - with a shared cache (Redis), a random value under the change's key, read at most every
   ``OAUTH_REVOCATION_POLL_SECONDS``, so every instance sharing it sees it within that bound. The
   value is random rather than a counter so that it cannot come back after Redis restarts empty
@@ -19,11 +21,11 @@ correct. An announcement that could not reach the cache is written again once it
 
 import itertools
 import logging
+import mmap
 import os
 import secrets
 import threading
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
@@ -34,8 +36,9 @@ from .shared_cache import call_shared_cache, shared_cache_failing, shared_cache_
 
 logger = logging.getLogger(__name__)
 
-# (stamp file inode, its mtime in ns, shared value, outages seen by this process, changes made here)
-Version = tuple[int, int, str, int, int]
+# (the host's stamp, shared value, outages seen by this process, changes made here)
+Version = tuple[bytes, str, int, int]
+STAMP_BYTES = 16
 _FAILED = object()
 _unique = itertools.count()
 
@@ -55,7 +58,7 @@ class Announcement:
         self._stored_read = -1
         self._changes_here = 0
         self._var_dir: object = None
-        self._path = ""
+        self._map: mmap.mmap | None = None
 
     def announce_on_commit(self) -> None:
         """Announce once the current transaction commits; this process sees the change at once.
@@ -77,14 +80,9 @@ class Announcement:
 
     def announce(self) -> None:
         """Make every process's next ``version()`` differ from what it read before this call; never raises."""
-        path = Path(self._stamp_path())
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            scratch.write_text(secrets.token_hex(8))
-            os.replace(scratch, path)  # a new inode: a change even within one tick of the file clock
-        except OSError:  # a read-only folder: this host's other processes fall back on the time bound
-            logger.warning("could not write %s; other workers see the change within their time bound", path)
+        stamp = self._stamp()
+        if stamp is not None:
+            stamp[:STAMP_BYTES] = secrets.token_bytes(STAMP_BYTES)  # seen by every process that maps the file
         if _shared_cache() is not None:
             with self._lock:
                 self._unpublished = secrets.token_hex(16)
@@ -92,15 +90,12 @@ class Announcement:
 
     def version(self) -> Version:
         """What this process knows of the change now: compare it with the one last acted on."""
-        try:
-            stat = os.stat(self._stamp_path())
-            inode, modified = stat.st_ino, stat.st_mtime_ns
-        except OSError:
-            inode, modified = 0, 0
+        stamp = self._stamp()
+        host = stamp[:STAMP_BYTES] if stamp is not None else b""
         shared = self._poll_shared()
         if shared_cache_failing():
             shared = f"unknown {next(_unique)}"  # equal to nothing kept: everything is read again
-        return inode, modified, shared, shared_cache_outages(), self._changes_here
+        return host, shared, shared_cache_outages(), self._changes_here
 
     def _publish(self) -> None:
         value = self._unpublished
@@ -146,16 +141,36 @@ class Announcement:
     def _cache_key(self) -> str:
         return f"oauth:announcement:{self.name}"
 
-    def _stamp_path(self) -> str:
+    def _stamp(self) -> mmap.mmap | None:
+        """This host's stamp file for the change, mapped once per ``VAR_DIR``; None if it cannot be."""
         var_dir = settings.VAR_DIR
-        if var_dir is not self._var_dir:  # joined once: pathlib cost more than the stat itself
-            self._var_dir, self._path = var_dir, os.path.join(var_dir, f"{self.name}.stamp")
-        return self._path
+        if var_dir is not self._var_dir:
+            with self._lock:
+                if var_dir is not self._var_dir:
+                    self._map = _map_stamp(os.path.join(var_dir, f"{self.name}.stamp"))
+                    self._var_dir = var_dir
+        return self._map
 
     def forget(self) -> None:
         """Poll the shared cache at the next look, as a process starting afresh would (tests)."""
         with self._lock:
             self._polled_at, self._shared_value = float("-inf"), ""
+
+
+def _map_stamp(path: str) -> mmap.mmap | None:
+    """The stamp file at path, made if missing, mapped shared into this process's memory."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.fstat(descriptor).st_size < STAMP_BYTES:
+                os.ftruncate(descriptor, STAMP_BYTES)  # only ever grows it: a racing process did the same
+            return mmap.mmap(descriptor, STAMP_BYTES)
+        finally:
+            os.close(descriptor)  # the mapping stays
+    except (OSError, ValueError):  # a read-only folder: this host's other processes fall back on the time bound
+        logger.warning("could not map %s; other workers see changes within their time bound", path)
+        return None
 
 
 def _shared_cache():
