@@ -47,6 +47,14 @@ def is_live(claims: TokenClaims, *, client: Client | None, revoked: bool, now: i
     )
 
 
+def issued_claims(*, client_id: str, environment: str, iat: int, exp: int, jti: str, scope: str) -> TokenClaims:
+    """The claims this server gives a client's token (RFC 9068 §2.2): as issued, and as an opaque record reads."""
+    return TokenClaims(
+        iss=settings.OAUTH_ISSUER, sub=client_id, client_id=client_id, aud=token_audience(environment),
+        iat=iat, exp=exp, jti=jti, scope=scope, env=environment,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class OpaqueRecord:
     """An opaque token's claims as stored, and whether it was revoked one by one."""
@@ -85,17 +93,8 @@ def find_opaque(token_hash: str) -> OpaqueRecord | None:
     if row is None:
         return None
     client_id, scope, jti, environment, issued_at, expires_at, revoked_at = row
-    claims = TokenClaims(
-        iss=settings.OAUTH_ISSUER,
-        sub=client_id,
-        client_id=client_id,
-        aud=token_audience(environment),
-        iat=_seconds(issued_at),
-        exp=_seconds(expires_at),
-        jti=jti,
-        scope=scope,
-        env=environment,
-    )
+    claims = issued_claims(client_id=client_id, environment=environment, iat=_seconds(issued_at),
+                           exp=_seconds(expires_at), jti=jti, scope=scope)
     return OpaqueRecord(claims=claims, revoked=revoked_at is not None)
 
 

@@ -18,7 +18,6 @@ from clients.scope_grants import public_scope_names
 from clients.services import authenticate_client
 
 from . import records
-from .audiences import token_audience
 from .keystore import key_store, published_keys_query
 from .models import SigningKey
 from .protocol.client_auth import read_client_credentials
@@ -37,7 +36,7 @@ from .protocol.keys import build_jwks, published_algorithms
 from .protocol.scopes import format_scope
 from .throttling import throttle_token_issuance
 from .usage import count_issued, delete_orphan_counts
-from .verification import introspected_claims, is_plausible_token, live_claims
+from .verification import introspected_claims, live_claims
 
 # Rows per statement when deleting token records in bulk.
 CLEAR_BATCH_SIZE = 10_000
@@ -69,30 +68,20 @@ def issue_token(
     grant = grant_client_credentials(request, client.registered(), policy)
     throttle_token_issuance(client_id=client.client_id)
     issued_at = _issue_time(client, now)
-    claims = TokenClaims(
-        iss=settings.OAUTH_ISSUER,
-        sub=client.client_id,
-        client_id=client.client_id,
-        aud=token_audience(client.environment),
-        iat=issued_at,
-        exp=issued_at + grant.lifetime,
-        jti=new_jti(),
-        scope=format_scope(grant.scope),
-        env=client.environment,
+    claims = records.issued_claims(
+        client_id=client.client_id, environment=client.environment, iat=issued_at,
+        exp=issued_at + grant.lifetime, jti=new_jti(), scope=format_scope(grant.scope),
     )
+    opaque = grant.token_format == OpaqueFormat.name
+    access_token = (OpaqueFormat() if opaque else JWTFormat(key_store.active_key())).mint(claims)
     audited = settings.OAUTH_AUDIT_TOKEN_ISSUANCE
-    audit = record_event if audited else log_event
-    details = {"jti": claims.jti, "scope": claims.scope, "format": grant.token_format}
-    if grant.token_format == JWTFormat.name:
-        access_token = JWTFormat(key_store.active_key()).mint(claims)
-        audit(AuditAction.TOKEN_ISSUED, application=client.application_id, client_id=client.client_id,
-              environment=client.environment, details=details)
-    else:
-        access_token = OpaqueFormat().mint(claims)
-        with transaction.atomic() if audited else nullcontext():  # the record and its audit row, or neither
+    with transaction.atomic() if audited and opaque else nullcontext():  # the record and its audit row, or neither
+        if opaque:
             records.insert_opaque(claims, client=client, token_hash=hash_token(access_token))
-            audit(AuditAction.TOKEN_ISSUED, application=client.application_id, client_id=client.client_id,
-                  environment=client.environment, details=details)
+        (record_event if audited else log_event)(
+            AuditAction.TOKEN_ISSUED, application=client.application_id, client_id=client.client_id,
+            environment=client.environment, details={"jti": claims.jti, "scope": claims.scope, "format": grant.token_format},
+        )
     count_issued(client, token_format=grant.token_format, issued_at=claims.iat)
     return build_token_response(access_token, grant)
 
@@ -167,7 +156,7 @@ def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: d
     caller = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
     token = read_token_reference(params).token
     now = now or timezone.now()
-    claims = introspected_claims(token, now=now) if is_plausible_token(token) else None
+    claims = introspected_claims(token, now=now)
     if claims is None:
         return
     owner = find_client(claims.client_id)

@@ -67,10 +67,6 @@ class _Counts:
         with self._lock:
             self._pending.clear()
 
-    def pending(self) -> dict[Key, int]:
-        with self._lock:
-            return dict(self._pending)
-
     def _start(self) -> None:
         with self._lock:
             if self._flusher is not None:
