@@ -214,3 +214,18 @@ def test_a_change_to_a_client_reaches_every_instance_within_the_bound(cluster, c
     else:  # and a token asked for now works everywhere
         fresh = issue(second, client)
         assert all(hello(instance, fresh).status_code == 200 for instance in (first, second) for _ in range(4))
+
+
+COUNTED = (
+    "from django.db.models import Sum; from tokens.models import IssuanceCount; "
+    "print(IssuanceCount.objects.filter(application__name='counted').aggregate(n=Sum('count'))['n'] or 0)"
+)
+
+
+def test_tokens_issued_on_running_instances_are_counted_within_the_flush_interval(cluster):
+    setup, _, first, second = cluster
+    client = setup.create_client("counted", "--scopes", "read")
+    for instance in (first, second, first):
+        issue(instance, client)
+    # Every worker flushes its counts every OAUTH_USAGE_FLUSH_SECONDS (5 s here): no stop needed.
+    assert eventually(lambda: setup.manage("shell", "-c", COUNTED) == "3", within=5 + 3, interval=0.5)

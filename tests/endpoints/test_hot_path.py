@@ -9,6 +9,7 @@ command counter says how many round trips a request made.
 import jwt
 import pytest
 import redis
+from django.db import DatabaseError
 
 from tests.conftest import issued_count
 from tokens import usage
@@ -103,3 +104,21 @@ def test_wrong_credentials_do_ask_redis_for_the_lockout(shared_redis, make_keys,
     before = commands_processed(shared_redis)
     assert request_token(type(keys)(keys.client_id, "wrong", keys.environment)).status_code == 401
     assert commands_processed(shared_redis) - before > 1
+
+
+def test_a_flush_the_database_refuses_keeps_its_counts_for_the_next(flushed_later, make_keys, request_token, monkeypatch, caplog):
+    keys = make_keys()
+    for _ in range(2):
+        assert request_token(keys).status_code == 200
+    real = usage._upsert
+
+    def down(pending):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(usage, "_upsert", down)
+    usage.flush_issuance_counts()  # never raises
+    assert not IssuanceCount.objects.exists()
+    assert "could not store issuance counts (DatabaseError)" in caplog.text
+    monkeypatch.setattr(usage, "_upsert", real)
+    usage.flush_issuance_counts()
+    assert IssuanceCount.objects.get().count == 2  # nothing lost
