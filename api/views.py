@@ -4,8 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tokens.authentication import BearerTokenAuthentication
-from tokens.permissions import RequiredScopes
+from resource_server import BearerTokenAuthentication, RequiredScopes
 
 MESSAGE = "Congrats! You've hit an OAuth protected resource"
 

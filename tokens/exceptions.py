@@ -3,6 +3,10 @@
 For the OAuth endpoints (``error_response``, in the format they negotiated), for DRF views
 (``handle_exception``, DRF's ``EXCEPTION_HANDLER``), and for projects that keep DRF's own
 handler (``BearerException`` carries the RFC 6750 answer in the shape that handler renders).
+
+``rest_framework.views`` is imported as a module, its names read when called: DRF imports the
+authentication and permission classes of ``DEFAULT_*`` settings while that module is still being
+initialized, and ``resource_server``'s classes import this one.
 """
 
 import logging
@@ -11,8 +15,8 @@ from typing import Any
 from django.db import DatabaseError
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
+from rest_framework import views as drf_views
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 from .protocol.errors import (
     BearerError,
@@ -30,17 +34,19 @@ logger = logging.getLogger(__name__)
 
 
 class BearerException(drf.APIException):
-    """Carries an RFC 6750 error through DRF, so any exception handler renders it right.
+    """Carries a protected resource's error through DRF, so any exception handler renders it right.
 
-    Not a subclass of DRF's ``AuthenticationFailed``, whose challenge DRF would overwrite with the
-    bare one; the default handler copies ``auth_header`` into ``WWW-Authenticate`` as it is.
+    An RFC 6750 ``BearerError``, or ``TemporarilyUnavailable`` (503) when the token cannot be
+    checked at the moment. Not a subclass of DRF's ``AuthenticationFailed``, whose challenge DRF
+    would overwrite with the bare one; the default handler copies ``auth_header`` into
+    ``WWW-Authenticate`` as it is.
     """
 
-    def __init__(self, error: BearerError) -> None:
+    def __init__(self, error: BearerError | TemporarilyUnavailable) -> None:
         super().__init__(detail=error.as_dict())
         self.error = error
         self.status_code = error.status_code
-        self.auth_header = error.headers["WWW-Authenticate"]
+        self.auth_header = error.headers.get("WWW-Authenticate")
 
 
 def as_oauth_error(exc: Exception, allowed_methods: list[str], method: str = "") -> OAuthError | None:
@@ -81,7 +87,7 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
     method = getattr(context.get("request"), "method", "")
     error = as_oauth_error(exc, getattr(view, "allowed_methods", ["POST"]), method)
     if error is None:
-        return exception_handler(exc, context)  # DRF's own answer rather than a 500
+        return drf_views.exception_handler(exc, context)  # DRF's own answer rather than a 500
     response = Response(error.as_dict(), status=error.status_code)
     for name, value in error.headers.items():
         response[name] = value

@@ -30,6 +30,7 @@ from audit.services import record_event
 from cluster.announcements import Version, signing_keys_changed
 from .encryption import decrypt_private_key, encrypt_private_key
 from .models import KeyRole, SigningKey
+from .protocol.formats import CLOCK_SKEW_SECONDS
 from .protocol.keys import (
     PublishedKey,
     SigningKeyMaterial,
@@ -41,9 +42,6 @@ from .protocol.keys import (
 
 # An unknown kid re-reads the keys at most this often, so garbage kids cannot flood the database.
 _MISS_REFRESH_SECONDS = 1.0
-# Added to how long a retired key stays published: hosts' clocks (which set iat and exp) may
-# disagree by this much.
-CLOCK_SKEW_SECONDS = 60
 
 
 class KeyRotationConflict(Exception):

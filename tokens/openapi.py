@@ -197,7 +197,7 @@ def _hello_schema(method: str, summary: str):
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "tokens.authentication.BearerTokenAuthentication"
+    target_class = "resource_server.authentication.BearerTokenAuthentication"
     name = "bearerToken"
 
     def get_security_definition(self, auto_schema):

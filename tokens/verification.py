@@ -17,18 +17,18 @@ from clients.registry import find_client
 
 from . import caches, records
 from .audiences import accepted_audiences, token_audience
-from .keystore import CLOCK_SKEW_SECONDS, key_store
+from .keystore import key_store
 from .protocol.errors import InvalidToken
-from .protocol.formats import TokenClaims, decode_jwt, hash_token, looks_like_jwt, unverified_kid
+from .protocol.formats import (
+    CLOCK_SKEW_SECONDS,
+    TokenClaims,
+    decode_jwt,
+    hash_token,
+    is_plausible_token,
+    looks_like_jwt,
+    unverified_kid,
+)
 from .protocol.keys import SUPPORTED_ALGORITHMS
-
-# Longest token we look at: ours are far shorter; anything longer is garbage, not a lookup.
-MAX_TOKEN_LENGTH = 4096
-
-
-def is_plausible_token(token: str) -> bool:
-    """Tell whether token is worth a lookup: ours are short and printable."""
-    return 0 < len(token) <= MAX_TOKEN_LENGTH and token.isprintable() and token.isascii()
 
 
 def live_claims(token: str, *, now: datetime) -> TokenClaims | None:

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from tokens import keystore
 from tokens.keystore import (
-    CLOCK_SKEW_SECONDS,
     KeyRotationConflict,
     KeyStore,
     key_store,
@@ -21,6 +20,7 @@ from tokens.keystore import (
     rotate_signing_key,
 )
 from tokens.models import KeyRole, SigningKey
+from tokens.protocol.formats import CLOCK_SKEW_SECONDS
 from tokens.services import clear_tokens, validate_access_token
 
 

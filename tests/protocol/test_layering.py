@@ -8,7 +8,10 @@ and under ``TYPE_CHECKING`` alike), and the graph is followed through the projec
 - below it all, ``cluster`` (shared cache, announcements), then ``audit``, ``clients``, ``tokens``;
   on top the views, admin modules, management commands and the ``portal``, ``api`` and
   ``oauthserver`` packages. Nothing reaches a module of a higher layer;
-- no module reaches itself: no import circle, not even one that works through a late import.
+- no module reaches itself: no import circle, not even one that works through a late import;
+- ``resource_server``, which API projects import without the server's apps installed, reaches
+  nothing of the server but ``tokens.protocol`` and ``tokens.exceptions``, save through its
+  database mode, which ``resource_server.modes`` imports only when that mode is configured.
 
 Migrations are left out: a migration is a frozen copy of history and may call any app's code.
 """
@@ -20,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("cluster", "audit", "clients", "tokens", "portal", "api", "oauthserver")
+PACKAGES = ("cluster", "audit", "clients", "tokens", "portal", "api", "oauthserver", "resource_server")
 FRAMEWORKS = {"django", "rest_framework"}
 
 # Lower layers first; a module may import its own layer and those below it.
@@ -54,7 +57,7 @@ def layer(name: str) -> int:
     parts = name.split(".")
     if name.startswith("tokens.protocol"):
         return PROTOCOL
-    if parts[0] in ("portal", "api", "oauthserver") or "management" in parts:
+    if parts[0] in ("portal", "api", "oauthserver", "resource_server") or "management" in parts:
         return TOP
     last = parts[-1]
     if last in TOP_MODULE_NAMES or last.startswith("admin_"):
@@ -94,15 +97,18 @@ def direct_imports(name: str) -> frozenset[str]:
     return frozenset(result - {name})
 
 
-def reachable(name: str) -> dict[str, list[str]]:
-    """Everything name imports, directly or not, each with one import chain that leads to it."""
+def reachable(name: str, *, leaving_out: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """Everything name imports, directly or not, each with one import chain that leads to it.
+
+    Modules in leaving_out are not followed (nor listed).
+    """
     chains: dict[str, list[str]] = {}
     todo = [(name, [name])]
     while todo:
         current, chain = todo.pop()
         if current in FRAMEWORKS:
             continue
-        for imported in direct_imports(current):
+        for imported in direct_imports(current) - leaving_out:
             if imported not in chains:
                 chains[imported] = [*chain, imported]
                 todo.append((imported, chains[imported]))
@@ -156,3 +162,29 @@ def test_the_app_graph_runs_one_way():
         ("tokens", "cluster"), ("tokens", "audit"), ("tokens", "clients"),
     }
     assert edges <= allowed, f"unexpected dependencies between apps: {sorted(edges - allowed)}"
+
+
+# What API projects import without the server's apps: plain protocol code and the error rendering.
+RESOURCE_SERVER_MAY_REACH = {"tokens", "tokens.exceptions"}
+DATABASE_MODE = "resource_server.database"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.split(".")[0] == "resource_server" and n != DATABASE_MODE))
+def test_the_resource_server_reaches_no_server_module_but_through_its_database_mode(name):
+    reached = reachable(name, leaving_out=frozenset({DATABASE_MODE}))
+    server = sorted(
+        m for m in reached
+        if m in MODULES and m.split(".")[0] != "resource_server" and layer(m) != PROTOCOL and m not in RESOURCE_SERVER_MAY_REACH
+    )
+    assert not server, f"{name} reaches {server[0]} through {' -> '.join(reached[server[0]])}"
+
+
+def test_the_database_mode_is_imported_only_inside_a_function():
+    for name in (n for n in MODULES if n.split(".")[0] == "resource_server"):
+        tree = ast.parse(MODULES[name].read_text())
+        top_level = {
+            alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+            for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names
+        }
+        assert not any(imported.endswith("database.DatabaseVerifier") or imported == DATABASE_MODE for imported in top_level), name
+    assert DATABASE_MODE in reachable("resource_server.modes")  # the guard above can fail: the import exists

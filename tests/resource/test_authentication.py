@@ -13,10 +13,10 @@ from rest_framework.views import APIView
 from cluster.announcements import tokens_revoked
 from tests import forged
 from tests.conftest import revoke_directly
-from tokens.authentication import BearerTokenAuthentication, TokenClient
+from resource_server.authentication import BearerTokenAuthentication, TokenClient
 from tokens.caches import REVOKED_SINCE_MARGIN, is_revoked
 from tokens.models import AccessToken
-from tokens.permissions import RequiredScopes
+from resource_server.permissions import RequiredScopes
 from tokens.protocol.formats import TokenClaims
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from tokens.authentication import BearerTokenAuthentication
-from tokens.permissions import RequiredScopes
+from resource_server.authentication import BearerTokenAuthentication
+from resource_server.permissions import RequiredScopes
 
 pytestmark = pytest.mark.django_db
 factory = APIRequestFactory()

@@ -16,6 +16,10 @@ from .keys import PublishedKey, SigningKeyMaterial, signing_algorithm
 
 JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "client_id", "jti")
+# How far apart two clocks may be, in seconds: an iat further ahead than this was never issued.
+CLOCK_SKEW_SECONDS = 60
+# Longest token worth a look, in characters: ours are far shorter; anything longer is garbage.
+MAX_TOKEN_LENGTH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,11 @@ def new_jti() -> str:
 def hash_token(token: str) -> str:
     """The one way a token is turned into what the database stores: its SHA-256 hex digest."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def is_plausible_token(token: str) -> bool:
+    """Tell whether token is worth verifying or looking up: ours are short, printable ASCII."""
+    return 0 < len(token) <= MAX_TOKEN_LENGTH and token.isprintable() and token.isascii()
 
 
 def looks_like_jwt(token: str) -> bool:

@@ -1,13 +1,18 @@
 """DRF permission for protected resources: the token must carry the scopes a view names (RFC 6750 §3.1)."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
+
+from tokens.exceptions import BearerException
+from tokens.protocol.errors import InsufficientScope, MissingToken
+from tokens.protocol.scopes import format_scope
 
 from .authentication import TokenClient
-from .exceptions import BearerException
-from .protocol.errors import InsufficientScope, MissingToken
-from .protocol.scopes import format_scope
+
+if TYPE_CHECKING:  # DRF imports permission classes while rest_framework.views is being initialized
+    from rest_framework.views import APIView
 
 
 class RequiredScopes(BasePermission):
@@ -19,7 +24,7 @@ class RequiredScopes(BasePermission):
     403 ``insufficient_scope`` with ``scope="..."`` naming every scope the request needs.
     """
 
-    def has_permission(self, request: Request, view: APIView) -> bool:
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         if not isinstance(request.user, TokenClient):
             raise BearerException(MissingToken())
         needed = frozenset(required_scopes(request, view))
@@ -28,7 +33,7 @@ class RequiredScopes(BasePermission):
         return True
 
 
-def required_scopes(request: Request, view: APIView) -> list[str]:
+def required_scopes(request: Request, view: "APIView") -> list[str]:
     """The scopes view needs for request's method."""
     by_method = getattr(view, "required_scopes_by_method", {})
     if request.method in by_method:

@@ -6,12 +6,15 @@ from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import services
-from .audiences import is_sandbox
-from .exceptions import BearerException
-from .protocol.errors import InvalidToken, MissingToken
-from .protocol.formats import TokenClaims
-from .protocol.scopes import parse_scope
+from tokens.exceptions import BearerException
+from tokens.protocol.errors import InvalidToken, MissingToken, TemporarilyUnavailable
+from tokens.protocol.formats import TokenClaims
+from tokens.protocol.scopes import parse_scope
+
+from .config import ResourceServerConfig
+from .modes import current_verifier
+
+SANDBOX = "sandbox"  # the ``env`` claim of a sandbox token
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +34,18 @@ class TokenClient:
 
 
 class BearerTokenAuthentication(BaseAuthentication):
-    """Accept our access tokens: JWTs verified locally, opaque ones by hash, revocation honoured.
+    """Accept access tokens of the issuer ``OAUTH_RESOURCE_SERVER`` names, checked the way its ``MODE`` says.
 
     ``request.user`` is a ``TokenClient`` and ``request.auth`` the token's ``TokenClaims``. A
     request without a bearer token is left to the next authentication class (or to the
-    permission, which answers 401 with the bare ``Bearer realm="api"`` challenge).
+    permission, which answers 401 with the bare ``Bearer realm="api"`` challenge). A token that
+    is not valid is 401 ``invalid_token``; one that cannot be checked now (the server or its
+    database unreachable, and nothing remembered) is 503 ``temporarily_unavailable``, never
+    accepted.
 
-    Sandbox tokens (their own ``aud``, ``env: sandbox``) are refused with 401 ``invalid_token``
-    unless the view opts in with ``accept_sandbox_tokens = True``; it then tells them apart by
-    ``request.auth.env``.
+    Sandbox tokens (``env: sandbox``, or the sandbox audience) are refused with 401
+    ``invalid_token`` unless the view opts in with ``accept_sandbox_tokens = True``; it then tells
+    them apart by ``request.auth.env``.
     """
 
     keyword = "bearer"
@@ -52,18 +58,23 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None  # no bearer credentials at all (§3.1: answered without an error code)
         if len(parts) != 2:
             raise BearerException(InvalidToken("The Authorization header must be 'Bearer <token>'."))
+        config, verifier = current_verifier()
         try:
-            claims = services.validate_access_token(parts[1].decode("ascii"))
+            claims = verifier.verify(parts[1].decode("ascii"))
         except UnicodeDecodeError:
             raise BearerException(InvalidToken()) from None
-        except InvalidToken as error:
+        except (InvalidToken, TemporarilyUnavailable) as error:
             raise BearerException(error) from None
-        if is_sandbox(aud=claims.aud, env=claims.env) and not _accepts_sandbox_tokens(request):
+        if _is_sandbox(claims, config) and not _accepts_sandbox_tokens(request):
             raise BearerException(InvalidToken("Sandbox tokens are not accepted by this resource."))
         return TokenClient(client_id=claims.client_id, scope=parse_scope(claims.scope)), claims
 
     def authenticate_header(self, request: Request) -> str:
         return MissingToken().headers["WWW-Authenticate"]
+
+
+def _is_sandbox(claims: TokenClaims, config: ResourceServerConfig) -> bool:
+    return claims.env == SANDBOX or (bool(config.sandbox_audience) and claims.aud == config.sandbox_audience)
 
 
 def _accepts_sandbox_tokens(request: Request) -> bool:

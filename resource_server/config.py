@@ -1,0 +1,139 @@
+"""The one setting an API project configures, ``OAUTH_RESOURCE_SERVER``, read into a frozen policy.
+
+Read when the first request needs it (never at import), checked whole, and read again when a test
+changes the setting. A mistake in it is ``ImproperlyConfigured`` naming the key and what it takes.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from tokens.protocol.keys import SUPPORTED_ALGORITHMS
+
+SETTING = "OAUTH_RESOURCE_SERVER"
+MODES = ("jwks", "introspection", "database")
+DEFAULTS: dict[str, Any] = {
+    "METADATA_URL": "",
+    "SANDBOX_AUDIENCE": "",
+    "ALGORITHMS": ["RS256"],
+    "CLIENT_ID": "",
+    "CLIENT_SECRET": "",
+    "CACHE_SECONDS": 60,
+    "INACTIVE_CACHE_SECONDS": 5,
+    "CACHE_SIZE": 10_000,
+    "JWKS_MAX_AGE": 300,
+    "TIMEOUT": 5,
+}
+# What a remote mode needs from the setting; database mode takes the server's own settings.
+REQUIRED = {"jwks": ("ISSUER", "AUDIENCE"), "introspection": ("ISSUER", "AUDIENCE", "CLIENT_ID", "CLIENT_SECRET")}
+# Database mode verifies with the server's own settings (OAUTH_ISSUER, OAUTH_AUDIENCE, ...): these
+# keys would only contradict them.
+REMOTE_ONLY = frozenset(DEFAULTS) | {"ISSUER", "AUDIENCE"}
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceServerConfig:
+    """Who this API trusts and how it asks. Seconds are seconds; ``cache_size`` counts tokens."""
+
+    mode: str
+    issuer: str = ""
+    metadata_url: str = ""
+    audience: str = ""
+    sandbox_audience: str = ""
+    algorithms: tuple[str, ...] = ("RS256",)
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    cache_seconds: float = 60
+    inactive_cache_seconds: float = 5
+    cache_size: int = 10_000
+    jwks_max_age: float = 300
+    timeout: float = 5
+
+    @property
+    def audiences(self) -> list[str]:
+        """Every ``aud`` this API answers to: its own, and its sandbox one if it has one."""
+        return [self.audience, self.sandbox_audience] if self.sandbox_audience else [self.audience]
+
+
+def read_config(value: Mapping[str, Any] | None) -> ResourceServerConfig:
+    """Check ``OAUTH_RESOURCE_SERVER`` and return it as a policy; raise ``ImproperlyConfigured`` on any mistake.
+
+    No setting at all means database mode: a project deployed next to the server, as this
+    server's own ``/api/hello`` is.
+    """
+    if value is None:
+        return ResourceServerConfig(mode="database")
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(f"{SETTING} must be a dict.")
+    mode = value.get("MODE")
+    if mode not in MODES:
+        raise ImproperlyConfigured(f"{SETTING}['MODE'] must be one of {', '.join(MODES)}; it is {mode!r}.")
+    unknown = set(value) - REMOTE_ONLY - {"MODE"}
+    if unknown:
+        raise ImproperlyConfigured(f"{SETTING} has unknown keys: {', '.join(sorted(unknown))}.")
+    if mode == "database":
+        if set(value) & REMOTE_ONLY:
+            raise ImproperlyConfigured(
+                f"{SETTING} in database mode takes only MODE: the issuer and audiences are the server's own "
+                "(OAUTH_ISSUER, OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
+            )
+        return ResourceServerConfig(mode="database")
+    merged = {**DEFAULTS, **value}
+    for name in REQUIRED[mode]:
+        if not isinstance(merged.get(name), str) or not merged[name]:
+            raise ImproperlyConfigured(f"{SETTING}['{name}'] is required in {mode} mode (a non-empty string).")
+    return ResourceServerConfig(
+        mode=mode,
+        # Issuers are compared exactly (RFC 8414 §3.3); ours never ends in "/", which users often add.
+        issuer=_url(merged, "ISSUER").rstrip("/"),
+        metadata_url=_url(merged, "METADATA_URL") if merged["METADATA_URL"] else "",
+        audience=_text(merged, "AUDIENCE"),
+        sandbox_audience=_text(merged, "SANDBOX_AUDIENCE"),
+        algorithms=_algorithms(merged["ALGORITHMS"]),
+        client_id=_text(merged, "CLIENT_ID"),
+        client_secret=_text(merged, "CLIENT_SECRET"),
+        cache_seconds=_seconds(merged, "CACHE_SECONDS"),
+        inactive_cache_seconds=min(_seconds(merged, "INACTIVE_CACHE_SECONDS"), _seconds(merged, "CACHE_SECONDS")),
+        cache_size=_count(merged, "CACHE_SIZE"),
+        jwks_max_age=_seconds(merged, "JWKS_MAX_AGE", least=1),
+        timeout=_seconds(merged, "TIMEOUT", least=0.1),
+    )
+
+
+def _text(merged: Mapping[str, Any], name: str) -> str:
+    if not isinstance(merged[name], str):
+        raise ImproperlyConfigured(f"{SETTING}['{name}'] must be a string.")
+    return merged[name]
+
+
+def _url(merged: Mapping[str, Any], name: str) -> str:
+    url = _text(merged, name)
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{SETTING}['{name}'] must be an http(s) URL without query or fragment; it is {url!r}.")
+    return url
+
+
+def _algorithms(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not value or any(name not in SUPPORTED_ALGORITHMS for name in value):
+        raise ImproperlyConfigured(
+            f"{SETTING}['ALGORITHMS'] must be a non-empty list of {', '.join(SUPPORTED_ALGORITHMS)}; it is {value!r}."
+        )
+    return tuple(value)
+
+
+def _seconds(merged: Mapping[str, Any], name: str, least: float = 0) -> float:
+    value = merged[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= least:
+        raise ImproperlyConfigured(f"{SETTING}['{name}'] must be a number of seconds, at least {least}.")
+    return float(value)
+
+
+def _count(merged: Mapping[str, Any], name: str) -> int:
+    value = merged[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ImproperlyConfigured(f"{SETTING}['{name}'] must be a whole number, at least 1.")
+    return value

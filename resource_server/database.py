@@ -1,0 +1,29 @@
+"""``database`` mode: for a project deployed next to the server, trusted with its database.
+
+Verifies exactly as the server's own resource side does (``tokens.services.validate_access_token``):
+JWTs against the public halves of the signing keys, opaque tokens by their record, revocations
+seen within the stated bounds. Needs the server's apps installed (their models are read); never
+loads a private key, so never needs the key-encryption key.
+"""
+
+import logging
+
+from django.db import DatabaseError
+
+from tokens.protocol.errors import TemporarilyUnavailable
+from tokens.protocol.formats import TokenClaims
+from tokens.services import validate_access_token
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseVerifier:
+    """Verify a token against the server's database; ``TemporarilyUnavailable`` while the database fails."""
+
+    def verify(self, token: str) -> TokenClaims:
+        """The token's claims, or ``InvalidToken`` (RFC 6750 §3.1)."""
+        try:
+            return validate_access_token(token)
+        except DatabaseError:
+            logger.exception("database error while verifying an access token")
+            raise TemporarilyUnavailable() from None

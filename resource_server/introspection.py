@@ -1,0 +1,101 @@
+"""``introspection`` mode: ask the server's ``/oauth/introspect`` (RFC 7662) about each token, and remember the answer.
+
+Works for every token format and sees revocations, at the price of one call per token per
+``CACHE_SECONDS`` (and never past the token's ``exp``). The API authenticates with its own
+resource-server credentials (HTTP Basic, RFC 6749 §2.3.1).
+"""
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
+from tokens.protocol.formats import TokenClaims, hash_token, is_plausible_token
+
+from .caches import ExpiringCache
+from .config import ResourceServerConfig
+from .discovery import Discovery
+from .transport import IssuerUnreachable, Transport
+
+logger = logging.getLogger(__name__)
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """The ``Authorization`` header for client credentials: each part form-encoded first (RFC 6749 §2.3.1)."""
+    pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+def claims_from_introspection(answer: Mapping[str, Any], *, issuer: str, audiences: list[str], now: float) -> TokenClaims | None:
+    """The claims of an introspection answer (RFC 7662 §2.2) if it describes a live token for this API, else None.
+
+    Active, unexpired, from the configured issuer (when the answer names one) and for one of the
+    API's audiences (``aud`` a string or a list, RFC 7519 §4.1.3).
+    """
+    if answer.get("active") is not True:
+        return None
+    exp = answer.get("exp")
+    if not isinstance(exp, int) or isinstance(exp, bool) or exp <= now:
+        return None
+    if answer.get("iss", issuer) != issuer:
+        return None
+    aud = answer.get("aud")
+    matched = [name for name in ([aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []) if name in audiences]
+    if not matched:
+        return None
+    text = {name: answer.get(name) if isinstance(answer.get(name), str) else "" for name in ("sub", "client_id", "jti", "scope", "env")}
+    iat = answer.get("iat")
+    return TokenClaims(
+        iss=issuer, aud=matched[0], exp=exp, iat=iat if isinstance(iat, int) and not isinstance(iat, bool) else 0, **text
+    )
+
+
+class IntrospectionVerifier:
+    """Ask the server about a token unless its answer is remembered: live ones up to ``cache_seconds``, inactive ones ``inactive_cache_seconds``."""
+
+    def __init__(
+        self, config: ResourceServerConfig, discovery: Discovery, transport: Transport, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._config = config
+        self._discovery = discovery
+        self._transport = transport
+        self._clock = clock
+        self._authorization = basic_authorization(config.client_id, config.client_secret)
+        self._answers = ExpiringCache(config.cache_size, clock=clock)
+
+    def verify(self, token: str) -> TokenClaims:
+        """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` when the server cannot say."""
+        if not is_plausible_token(token):
+            raise InvalidToken()
+        key = hash_token(token)  # a leaked memory dump holds no usable token
+        remembered = self._answers.get(key)
+        if remembered is None:
+            claims = self._introspect(token)
+            now = self._clock()
+            if claims is None:
+                self._answers.put(key, None, expires_at=now + self._config.inactive_cache_seconds)
+            else:
+                self._answers.put(key, claims, expires_at=min(now + self._config.cache_seconds, claims.exp))
+        else:
+            claims = remembered[0]
+        if claims is None:
+            raise InvalidToken()
+        return claims
+
+    def _introspect(self, token: str) -> TokenClaims | None:
+        try:
+            url = self._discovery.endpoint("introspection_endpoint")
+            status, answer = self._transport.post_form(
+                url, {"token": token, "token_type_hint": "access_token"}, authorization=self._authorization
+            )
+        except IssuerUnreachable as exc:
+            logger.warning("token introspection unavailable: %s", exc)
+            raise TemporarilyUnavailable("The authorization server could not be asked about the token.") from None
+        if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("active"), bool):
+            # 401: the server refused this API's own credentials, a configuration error, not the token's.
+            logger.error("token introspection answered status %s; check CLIENT_ID and CLIENT_SECRET if 401", status)
+            raise TemporarilyUnavailable("The authorization server could not be asked about the token.")
+        return claims_from_introspection(answer, issuer=self._config.issuer, audiences=self._config.audiences, now=self._clock())

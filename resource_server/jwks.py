@@ -1,0 +1,152 @@
+"""``jwks`` mode: verify JWT access tokens (RFC 9068) locally against the issuer's JWK Set (RFC 7517).
+
+No call to the server for a token once its key is known; revocations are not seen, so a token
+is good until its ``exp``.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from jwt import PyJWKClient
+from jwt.exceptions import PyJWKClientError
+
+from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
+from tokens.protocol.formats import (
+    CLOCK_SKEW_SECONDS,
+    TokenClaims,
+    decode_jwt,
+    is_plausible_token,
+    looks_like_jwt,
+    unverified_kid,
+)
+from tokens.protocol.keys import PublishedKey, load_published_key
+
+from .caches import ExpiringCache
+from .config import ResourceServerConfig
+from .discovery import Discovery
+from .transport import IssuerUnreachable
+
+logger = logging.getLogger(__name__)
+
+REFETCH_SECONDS = 1.0  # an unknown kid fetches the JWKS again at most this often
+
+
+class KeySet:
+    """The issuer's signing keys as this process last fetched them from ``jwks_uri``.
+
+    Fetched on first need, again once older than ``max_age`` seconds, and again when a token
+    names a ``kid`` not in it (at most once every ``REFETCH_SECONDS``: garbage kids cannot turn
+    into a flood of fetches). When a fetch fails the last good keys stay in use and the failure
+    is logged; only a process that has never fetched them answers ``IssuerUnreachable``.
+    PyJWT's ``PyJWKClient`` does the fetching (timeout, no redirects, http(s) only); keys are
+    loaded only for the algorithms the API configured, each pinned to its JWK's ``alg``.
+    """
+
+    def __init__(
+        self,
+        discovery: Discovery,
+        *,
+        algorithms: tuple[str, ...],
+        max_age: float,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._discovery = discovery
+        self._algorithms = algorithms
+        self._max_age = max_age
+        self._timeout = timeout
+        self._clock = clock
+        self._keys: dict[str, PublishedKey] | None = None
+        self._fetched_at = float("-inf")
+        self._tried_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def find(self, kid: str) -> PublishedKey | None:
+        """The key named kid, fetching the set again if it is stale or lacks kid; None if unknown."""
+        now = self._clock()
+        keys = self._keys
+        if keys is not None and kid in keys and now - self._fetched_at < self._max_age:
+            return keys[kid]
+        if keys is None or now - self._tried_at >= REFETCH_SECONDS:
+            self._refresh(wait=keys is None)
+        return (self._keys or {}).get(kid)
+
+    def _refresh(self, *, wait: bool) -> None:
+        # One fetch at a time; while it runs, other threads go on with the keys they have.
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            if self._keys is not None and self._clock() - self._tried_at < REFETCH_SECONDS:
+                return  # another thread just fetched
+            self._tried_at = self._clock()
+            try:
+                self._keys = self._fetch()
+                self._fetched_at = self._tried_at
+            except IssuerUnreachable as exc:
+                if self._keys is None:
+                    raise
+                logger.warning("JWKS refresh failed, still verifying with the keys fetched before: %s", exc)
+        finally:
+            self._lock.release()
+
+    def _fetch(self) -> dict[str, PublishedKey]:
+        url = self._discovery.endpoint("jwks_uri")
+        try:
+            document = PyJWKClient(url, cache_jwk_set=False, timeout=self._timeout).fetch_data()
+        except (PyJWKClientError, ValueError) as exc:  # ValueError: a body that is not JSON
+            raise IssuerUnreachable(f"GET {url}: {exc}") from None
+        if not isinstance(document.get("keys"), list):
+            raise IssuerUnreachable(f"GET {url}: not a JWK Set")
+        keys = {key.kid: key for key in (self._load(jwk) for jwk in document["keys"]) if key}
+        if not keys:
+            logger.warning("the JWKS at %s has no key for the algorithms this API allows (%s)", url, ", ".join(self._algorithms))
+        return keys
+
+    def _load(self, jwk: Any) -> PublishedKey | None:
+        if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
+            return None
+        kid, algorithm = jwk.get("kid"), jwk.get("alg")
+        if not isinstance(kid, str) or algorithm not in self._algorithms:
+            return None  # RFC 8725 §3.1: only what the API allows, and the key's own alg
+        try:
+            return load_published_key(kid=kid, algorithm=algorithm, jwk=jwk)
+        except Exception:  # PyJWT raises several types for a malformed JWK; one bad key must not hide the rest
+            logger.warning("JWKS: ignoring key %r, which could not be loaded", kid)
+            return None
+
+
+class JWKSVerifier:
+    """Verify a JWT access token's signature and RFC 9068 claims; remember verified ones until ``exp``."""
+
+    def __init__(self, config: ResourceServerConfig, discovery: Discovery, *, clock: Callable[[], float] = time.time) -> None:
+        self._issuer = config.issuer
+        self._audiences = config.audiences
+        self._algorithms = list(config.algorithms)
+        self._clock = clock
+        self._keys = KeySet(discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout)
+        self._verified = ExpiringCache(config.cache_size, clock=clock)
+
+    def verify(self, token: str) -> TokenClaims:
+        """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` if no keys could ever be fetched."""
+        if not is_plausible_token(token) or not looks_like_jwt(token):
+            raise InvalidToken()
+        now = self._clock()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, kid = remembered[0]
+            if self._keys.find(kid) is not None:  # still published: a key dropped from the JWKS ends its tokens
+                return claims
+        try:
+            claims = decode_jwt(
+                token, find_key=self._keys.find, issuer=self._issuer, audience=self._audiences,
+                algorithms=self._algorithms, now=int(now),
+            )
+        except IssuerUnreachable:
+            raise TemporarilyUnavailable("The authorization server's keys could not be fetched.") from None
+        if claims.iat > now + CLOCK_SKEW_SECONDS:
+            raise InvalidToken("The access token is not valid: it was issued in the future.")
+        self._verified.put(token, (claims, unverified_kid(token)), expires_at=claims.exp)
+        return claims
