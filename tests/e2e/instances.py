@@ -62,15 +62,18 @@ class SharedSetup:
         """Register a client as an operator would, adding its scopes to the (empty) registry."""
         return json.loads(self.manage("createclient", name, "--create-scopes", *options))
 
-    def start(self, *, workers: int = 1, host: str = "", args: tuple[str, ...] = ()) -> Instance:
+    def start(
+        self, *, workers: int = 1, host: str = "", args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> Instance:
         """Start an instance on a free port and wait until it answers ``/healthz``.
 
         host names another simulated host: its own ``VAR_DIR``, so it shares no stamp files with
         the management commands and the instances of the default host. Served as in production
         (``oauthserver/gunicorn.conf.py``: its worker class and threads); args go to gunicorn too.
+        env holds settings of this instance alone (an ``OAUTH_ISSUER`` of its own, say).
         """
-        port = _free_port()
-        env = {**self.env, "VAR_DIR": str(self.folder / f"host-{host}")} if host else self.env
+        port = free_port()
+        env = {**self.env, **({"VAR_DIR": str(self.folder / f"host-{host}")} if host else {}), **(env or {})}
         log_path = self.folder / f"gunicorn-{port}.log"
         process = subprocess.Popen(
             [
@@ -134,7 +137,7 @@ def eventually(check: Callable[[], bool], *, within: float, interval: float = 0.
         time.sleep(interval)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -1,11 +1,15 @@
 """Settings of the separate API project: one ``OAUTH_RESOURCE_SERVER`` block and nothing of the server's.
 
 ``RESOURCE_MODE`` (jwks, introspection or database), ``RESOURCE_ISSUER``, ``RESOURCE_AUDIENCE``
-and, for introspection, ``RESOURCE_CLIENT_ID`` and ``RESOURCE_CLIENT_SECRET`` come from the
-environment; so do the cache times the tests shorten.
+(``RESOURCE_SANDBOX_AUDIENCE`` optional) and, for introspection, ``RESOURCE_CLIENT_ID`` and
+``RESOURCE_CLIENT_SECRET`` come from the environment; so do the cache times the tests shorten.
+Database mode takes the server's database as ``RESOURCE_DATABASE_URL`` (or a SQLite file,
+``RESOURCE_DATABASE``) and its ``VAR_DIR`` as ``RESOURCE_VAR_DIR``.
 """
 
 import os
+
+import environ
 
 SECRET_KEY = "remote-api-test-only"
 DEBUG = False
@@ -28,8 +32,9 @@ MODE = os.environ.get("RESOURCE_MODE", "jwks")
 
 if MODE == "database":
     # A project deployed next to the server: its apps and database, its issuer settings.
-    INSTALLED_APPS = ["rest_framework", "clients", "tokens", "audit"]
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["RESOURCE_DATABASE"]}}
+    INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "rest_framework", "clients", "tokens", "audit"]
+    DATABASE_URL = os.environ.get("RESOURCE_DATABASE_URL") or f"sqlite:///{os.environ['RESOURCE_DATABASE']}"
+    DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
     OAUTH_ISSUER = os.environ["RESOURCE_ISSUER"]
     OAUTH_AUDIENCE = os.environ.get("RESOURCE_AUDIENCE", OAUTH_ISSUER)
     OAUTH_SANDBOX_AUDIENCE = ""
@@ -47,6 +52,7 @@ else:
         "MODE": MODE,
         "ISSUER": os.environ["RESOURCE_ISSUER"],
         "AUDIENCE": os.environ["RESOURCE_AUDIENCE"],
+        "SANDBOX_AUDIENCE": os.environ.get("RESOURCE_SANDBOX_AUDIENCE", ""),
         "ALGORITHMS": os.environ.get("RESOURCE_ALGORITHMS", "RS256").split(","),
         "CACHE_SECONDS": float(os.environ.get("RESOURCE_CACHE_SECONDS", "60")),
         "INACTIVE_CACHE_SECONDS": float(os.environ.get("RESOURCE_INACTIVE_CACHE_SECONDS", "5")),
