@@ -121,12 +121,22 @@ class KeySet:
 class JWKSVerifier:
     """Verify a JWT access token's signature and RFC 9068 claims; remember verified ones until ``exp``."""
 
-    def __init__(self, config: ResourceServerConfig, discovery: Discovery, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: ResourceServerConfig,
+        discovery: Discovery,
+        *,
+        clock: Callable[[], float] = time.time,
+        keys_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock`` tells the tokens' times (``exp``, ``iat``); ``keys_clock`` paces the JWKS fetches."""
         self._issuer = config.issuer
         self._audiences = config.audiences
         self._algorithms = list(config.algorithms)
         self._clock = clock
-        self._keys = KeySet(discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout)
+        self._keys = KeySet(
+            discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout, clock=keys_clock
+        )
         self._verified = ExpiringCache(config.cache_size, clock=clock)
 
     def verify(self, token: str) -> TokenClaims:
