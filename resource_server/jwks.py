@@ -96,7 +96,9 @@ class KeySet:
         url = self._discovery.endpoint("jwks_uri")
         try:
             document = PyJWKClient(url, cache_jwk_set=False, timeout=self._timeout).fetch_data()
-        except (PyJWKClientError, ValueError) as exc:  # ValueError: a body that is not JSON
+        # ValueError: a body that is not JSON; OSError: the connection reset while the body is read,
+        # which PyJWKClient lets through.
+        except (PyJWKClientError, ValueError, OSError) as exc:
             raise IssuerUnreachable(f"GET {url}: {exc}") from None
         if not isinstance(document.get("keys"), list):
             raise IssuerUnreachable(f"GET {url}: not a JWK Set")
