@@ -40,7 +40,8 @@ class KeySet:
     Fetched on first need, again once older than ``max_age`` seconds, and again when a token
     names a ``kid`` not in it (at most once every ``REFETCH_SECONDS``: garbage kids cannot turn
     into a flood of fetches). When a fetch fails the last good keys stay in use and the failure
-    is logged; only a process that has never fetched them answers ``IssuerUnreachable``.
+    is logged; only a process that has never fetched them answers ``IssuerUnreachable``, trying
+    again at most once every ``REFETCH_SECONDS`` too.
     PyJWT's ``PyJWKClient`` does the fetching (timeout, no redirects, http(s) only); keys are
     loaded only for the algorithms the API configured, each pinned to its JWK's ``alg``.
     """
@@ -79,7 +80,9 @@ class KeySet:
         if not self._lock.acquire(blocking=wait):
             return
         try:
-            if self._keys is not None and self._clock() - self._tried_at < REFETCH_SECONDS:
+            if self._clock() - self._tried_at < REFETCH_SECONDS:
+                if self._keys is None:  # the first fetch failed a moment ago: no request waits on another
+                    raise IssuerUnreachable("the JWKS could not be fetched a moment ago")
                 return  # another thread just fetched
             self._tried_at = self._clock()
             try:
