@@ -40,7 +40,7 @@ AUDIENCE = "https://invoices.example"
 SANDBOX_AUDIENCE = "https://invoices.example/sandbox"
 CLIENT_ID = "billing-7f3a"
 API_CLIENT_ID = "invoices-api"  # the API's own resource-server credentials, for introspection
-API_CLIENT_SECRET = "s3:cr+t%2F/x"  # ':' '+' '%' and '/': each must be form-encoded (RFC 6749 §2.3.1)
+API_CLIENT_SECRET = "s3:cr+t%2F/x"  # ':' '+' '%' '/': all changed by form encoding (RFC 6749 §2.3.1)
 OVERSIZE = 1 << 20  # bytes of padding in an "oversize" answer: with the JSON around it, just over the 1 MiB limit
 
 
