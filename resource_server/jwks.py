@@ -40,7 +40,8 @@ class KeySet:
     Fetched on first need, again once older than ``max_age`` seconds, and again when a token
     names a ``kid`` not in it (at most once every ``REFETCH_SECONDS``: garbage kids cannot turn
     into a flood of fetches). When a fetch fails the last good keys stay in use and the failure
-    is logged; only a process that has never fetched them answers ``IssuerUnreachable``.
+    is logged; only a process that has never fetched them answers ``IssuerUnreachable``, trying
+    again at most once every ``REFETCH_SECONDS`` too.
     PyJWT's ``PyJWKClient`` does the fetching (timeout, no redirects, http(s) only); keys are
     loaded only for the algorithms the API configured, each pinned to its JWK's ``alg``.
     """
@@ -79,7 +80,9 @@ class KeySet:
         if not self._lock.acquire(blocking=wait):
             return
         try:
-            if self._keys is not None and self._clock() - self._tried_at < REFETCH_SECONDS:
+            if self._clock() - self._tried_at < REFETCH_SECONDS:
+                if self._keys is None:  # the first fetch failed a moment ago: no request waits on another
+                    raise IssuerUnreachable("the JWKS could not be fetched a moment ago")
                 return  # another thread just fetched
             self._tried_at = self._clock()
             try:
@@ -123,12 +126,22 @@ class KeySet:
 class JWKSVerifier:
     """Verify a JWT access token's signature and RFC 9068 claims; remember verified ones until ``exp``."""
 
-    def __init__(self, config: ResourceServerConfig, discovery: Discovery, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: ResourceServerConfig,
+        discovery: Discovery,
+        *,
+        clock: Callable[[], float] = time.time,
+        keys_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock`` tells the tokens' times (``exp``, ``iat``); ``keys_clock`` paces the JWKS fetches."""
         self._issuer = config.issuer
         self._audiences = config.audiences
         self._algorithms = list(config.algorithms)
         self._clock = clock
-        self._keys = KeySet(discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout)
+        self._keys = KeySet(
+            discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout, clock=keys_clock
+        )
         self._verified = ExpiringCache(config.cache_size, clock=clock)
 
     def verify(self, token: str) -> TokenClaims:

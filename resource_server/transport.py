@@ -30,7 +30,6 @@ class Transport:
             # One retry, for a kept-alive connection the server closed meanwhile; both calls made
             # here (GET metadata, POST introspection) only read, so repeating them is harmless.
             retries=urllib3.Retry(total=1, redirect=0, status=0, allowed_methods=None, raise_on_redirect=False),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
 
     def get_json(self, url: str) -> tuple[int, Any]:
@@ -43,6 +42,8 @@ class Transport:
 
     def _request(self, method: str, url: str, *, fields: dict[str, str] | None, headers: dict[str, str]) -> tuple[int, Any]:
         form = {"fields": fields, "encode_multipart": False} if fields is not None else {}
+        # Passed whole: urllib3 sends a request's own headers instead of the pool's, not as well.
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
         try:
             response = self._pool.request(method, url, headers=headers, preload_content=False, redirect=False, **form)
         except (urllib3.exceptions.HTTPError, OSError) as exc:

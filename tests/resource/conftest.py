@@ -1,4 +1,8 @@
+import time
+
 import pytest
+
+from tests.resource.stub_issuer import Clock, StubIssuer
 
 
 @pytest.fixture
@@ -22,3 +26,17 @@ def hello(api_client):
         return getattr(api_client, method)(path, **headers)
 
     return call
+
+
+@pytest.fixture
+def stub_issuer():
+    """An authorization server on 127.0.0.1 that the test controls (tests/resource/stub_issuer.py)."""
+    issuer = StubIssuer()
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture
+def clock():
+    """A clock the test moves, starting at the present second."""
+    return Clock(float(int(time.time())))

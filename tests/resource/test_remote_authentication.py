@@ -1,0 +1,201 @@
+"""The DRF classes in a remote mode, configured by ``OAUTH_RESOURCE_SERVER`` (RFC 6750 §3, RFC 6749 §4.1.2.1).
+
+A view of an API project protected by ``BearerTokenAuthentication`` and ``RequiredScopes``, its
+issuer a stub: a valid token is 200; no token the bare ``Bearer realm="api"`` challenge; a bad one
+401 ``invalid_token``; a missing scope 403 ``insufficient_scope``; a token that cannot be checked
+because the issuer is down 503 ``temporarily_unavailable``, never a 500 and never accepted.
+Sandbox tokens pass only views that opt in.
+"""
+
+import time
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from resource_server import BearerTokenAuthentication, RequiredScopes, TokenClient
+from tests.resource.stub_issuer import (
+    AUDIENCE,
+    CLIENT_ID,
+    INTROSPECT_PATH,
+    JWKS_PATH,
+    SANDBOX_AUDIENCE,
+    StubIssuer,
+    resource_setting,
+)
+
+factory = APIRequestFactory()
+MODES = ["jwks", "introspection"]
+
+
+class Invoices(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [RequiredScopes]
+    required_scopes = ["read"]
+    required_scopes_by_method = {"POST": ["write"]}
+
+    def get(self, request):
+        assert isinstance(request.user, TokenClient)
+        claims = request.auth
+        return Response({"client_id": request.user.client_id, "scope": claims.scope, "iss": claims.iss, "env": claims.env})
+
+    def post(self, request):
+        return Response({"created": True}, status=201)
+
+
+class SandboxInvoices(Invoices):
+    accept_sandbox_tokens = True
+
+
+def call(view, token: str | None = None, method: str = "get", authorization: str | None = None):
+    if token is not None:
+        authorization = f"Bearer {token}"
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
+    response = view.as_view()(getattr(factory, method)("/invoices", **headers))
+    response.render()
+    return response
+
+
+@pytest.fixture
+def key(stub_issuer):
+    return stub_issuer.add_key("RS256")
+
+
+@pytest.fixture
+def protect(settings, stub_issuer, key):
+    """Configure the API for mode; return a function that makes a token the issuer vouches for."""
+
+    def configure(mode: str, **changes):
+        settings.OAUTH_RESOURCE_SERVER = resource_setting(stub_issuer, mode, **changes)
+        answers: dict[str, dict] = {}
+        stub_issuer.introspection = lambda form: answers.get(form.get("token"), {"active": False})
+
+        def token(**claims) -> str:  # the verifiers built from the setting use the real clocks
+            minted = stub_issuer.mint(key, time.time(), **claims)
+            answers[minted] = {"active": True, **stub_issuer.claims(time.time(), **claims)}
+            return minted
+
+        return token
+
+    return configure
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_valid_token_reaches_the_view(protect, stub_issuer, mode):
+    token = protect(mode)(scope="read write")
+    response = call(Invoices, token)
+    assert response.status_code == 200
+    assert response.data == {"client_id": CLIENT_ID, "scope": "read write", "iss": stub_issuer.issuer, "env": "production"}
+    assert call(Invoices, token, method="post").status_code == 201
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_token_is_the_bare_challenge(protect, stub_issuer, mode):
+    protect(mode)
+    response = call(Invoices)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response.data == {"error": "invalid_request", "error_description": "An access token is required."}
+    assert stub_issuer.hits == {}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_token_the_issuer_does_not_vouch_for_is_invalid_token(protect, stub_issuer, key, mode):
+    protect(mode)
+    response = call(Invoices, stub_issuer.mint(key, 1_700_000_000))  # long expired, never introspected as active
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith('Bearer realm="api", error="invalid_token", error_description="')
+    assert response.data["error"] == "invalid_token"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("authorization", ["Bearer a b", "Bearer tök.én.x"])
+def test_a_malformed_authorization_header_is_invalid_token_and_costs_no_call(protect, stub_issuer, mode, authorization):
+    protect(mode)
+    response = call(Invoices, authorization=authorization.encode().decode("latin-1"))
+    assert response.status_code == 401
+    assert response.data["error"] == "invalid_token"
+    assert stub_issuer.hits == {}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_missing_scope_is_403_insufficient_scope(protect, mode):
+    token = protect(mode)(scope="read")
+    response = call(Invoices, token, method="post")
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", '
+        'error_description="The access token does not carry the scope this request needs.", scope="write"'
+    )
+    assert response.data == {
+        "error": "insufficient_scope", "error_description": "The access token does not carry the scope this request needs.",
+        "scope": "write",
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("outage", ["stopped", "500", "hang"])
+@pytest.mark.parametrize("handler", ["resource_server.handle_exception", "rest_framework.views.exception_handler"])
+def test_an_issuer_that_cannot_be_asked_is_503_never_500_never_200(protect, settings, stub_issuer, mode, outage, handler):
+    token = protect(mode, TIMEOUT=0.2)()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": handler}
+    if outage == "stopped":
+        stub_issuer.stop()
+    else:
+        stub_issuer.failures[JWKS_PATH if mode == "jwks" else INTROSPECT_PATH] = outage
+    response = call(Invoices, token)
+    assert response.status_code == 503
+    assert response.data["error"] == "temporarily_unavailable"
+    assert response.data["error_description"] in (
+        "The authorization server's keys could not be fetched.",
+        "The authorization server could not be asked about the token.",
+    )
+    assert "client_id" not in response.data
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sandbox_tokens_pass_only_views_that_opt_in(protect, mode):
+    token = protect(mode, SANDBOX_AUDIENCE=SANDBOX_AUDIENCE)(aud=SANDBOX_AUDIENCE, env="sandbox")
+    refused = call(Invoices, token)
+    assert refused.status_code == 401
+    assert refused.data == {"error": "invalid_token", "error_description": "Sandbox tokens are not accepted by this resource."}
+    accepted = call(SandboxInvoices, token)
+    assert accepted.status_code == 200
+    assert accepted.data["env"] == "sandbox"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_sandbox_env_claim_alone_makes_a_sandbox_token(protect, mode):
+    token = protect(mode)(env="sandbox")
+    assert call(Invoices, token).data["error_description"] == "Sandbox tokens are not accepted by this resource."
+    assert call(SandboxInvoices, token).status_code == 200
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_sandbox_audience_of_an_api_without_one_is_refused_even_where_sandbox_is_accepted(protect, mode):
+    token = protect(mode)(aud=SANDBOX_AUDIENCE, env="sandbox")
+    response = call(SandboxInvoices, token)
+    assert response.status_code == 401
+    assert response.data["error"] == "invalid_token"
+    assert response.data["error_description"] != "Sandbox tokens are not accepted by this resource."
+
+
+def test_a_changed_setting_takes_effect_at_the_next_request(protect, settings, stub_issuer):
+    token = protect("jwks")()
+    assert call(Invoices, token).status_code == 200
+    other = StubIssuer()
+    try:
+        other_key = other.add_key("RS256")
+        settings.OAUTH_RESOURCE_SERVER = resource_setting(other)
+        assert call(Invoices, other.mint(other_key, time.time())).status_code == 200
+        assert call(Invoices, token).status_code == 401  # the first issuer is no longer trusted
+    finally:
+        other.close()
+
+
+def test_a_mistake_in_the_setting_is_raised_at_the_first_request(settings, stub_issuer):
+    settings.OAUTH_RESOURCE_SERVER = {"MODE": "jwks", "ISSUER": stub_issuer.issuer, "AUDIENCE": AUDIENCE, "ALGORITHMS": "RS256"}
+    with pytest.raises(ImproperlyConfigured, match=r"\['ALGORITHMS'\]"):
+        call(Invoices, "some-token")
