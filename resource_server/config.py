@@ -68,6 +68,8 @@ def read_config(value: Mapping[str, Any] | None) -> ResourceServerConfig:
         return ResourceServerConfig(mode="database")
     if not isinstance(value, Mapping):
         raise ImproperlyConfigured(f"{SETTING} must be a dict.")
+    if not all(isinstance(name, str) for name in value):
+        raise ImproperlyConfigured(f"{SETTING}'s keys must be strings.")
     mode = value.get("MODE")
     if mode not in MODES:
         raise ImproperlyConfigured(f"{SETTING}['MODE'] must be one of {', '.join(MODES)}; it is {mode!r}.")

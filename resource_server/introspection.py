@@ -22,6 +22,9 @@ from .transport import IssuerUnreachable, Transport
 
 logger = logging.getLogger(__name__)
 
+RETRY_SECONDS = 1.0  # after a failed call, tokens without a remembered answer are 503 this long without a call
+UNAVAILABLE = "The authorization server could not be asked about the token."
+
 
 def basic_authorization(client_id: str, client_secret: str) -> str:
     """The ``Authorization`` header for client credentials: each part form-encoded first (RFC 6749 §2.3.1)."""
@@ -54,10 +57,20 @@ def claims_from_introspection(answer: Mapping[str, Any], *, issuer: str, audienc
 
 
 class IntrospectionVerifier:
-    """Ask the server about a token unless its answer is remembered: live ones up to ``cache_seconds``, inactive ones ``inactive_cache_seconds``."""
+    """Ask the server about a token unless its answer is remembered: live ones up to ``cache_seconds``, inactive ones ``inactive_cache_seconds``.
+
+    When a call fails, the next ``RETRY_SECONDS`` answer 503 at once: a server that is down or
+    hangs is not asked again by every request, nor does every request wait ``TIMEOUT`` for it.
+    """
 
     def __init__(
-        self, config: ResourceServerConfig, discovery: Discovery, transport: Transport, *, clock: Callable[[], float] = time.time
+        self,
+        config: ResourceServerConfig,
+        discovery: Discovery,
+        transport: Transport,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._discovery = discovery
@@ -65,6 +78,8 @@ class IntrospectionVerifier:
         self._clock = clock
         self._authorization = basic_authorization(config.client_id, config.client_secret)
         self._answers = ExpiringCache(config.cache_size, clock=clock)
+        self._monotonic = monotonic
+        self._failing_until = float("-inf")
 
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` when the server cannot say."""
@@ -86,16 +101,20 @@ class IntrospectionVerifier:
         return claims
 
     def _introspect(self, token: str) -> TokenClaims | None:
+        if self._monotonic() < self._failing_until:
+            raise TemporarilyUnavailable(UNAVAILABLE)  # it failed a moment ago: no request waits on it again
         try:
             url = self._discovery.endpoint("introspection_endpoint")
             status, answer = self._transport.post_form(
                 url, {"token": token, "token_type_hint": "access_token"}, authorization=self._authorization
             )
         except IssuerUnreachable as exc:
+            self._failing_until = self._monotonic() + RETRY_SECONDS
             logger.warning("token introspection unavailable: %s", exc)
-            raise TemporarilyUnavailable("The authorization server could not be asked about the token.") from None
+            raise TemporarilyUnavailable(UNAVAILABLE) from None
         if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("active"), bool):
+            self._failing_until = self._monotonic() + RETRY_SECONDS
             # 401: the server refused this API's own credentials, a configuration error, not the token's.
             logger.error("token introspection answered status %s; check CLIENT_ID and CLIENT_SECRET if 401", status)
-            raise TemporarilyUnavailable("The authorization server could not be asked about the token.")
+            raise TemporarilyUnavailable(UNAVAILABLE)
         return claims_from_introspection(answer, issuer=self._config.issuer, audiences=self._config.audiences, now=self._clock())

@@ -4,6 +4,7 @@ No call to the server for a token once its key is known; revocations are not see
 is good until its ``exp``.
 """
 
+import functools
 import logging
 import threading
 import time
@@ -34,10 +35,15 @@ logger = logging.getLogger(__name__)
 REFETCH_SECONDS = 1.0  # an unknown kid fetches the JWKS again at most this often
 
 
+def _in_a_thread(refresh: Callable[[], None]) -> None:
+    threading.Thread(target=refresh, name="jwks-refresh", daemon=True).start()
+
+
 class KeySet:
     """The issuer's signing keys as this process last fetched them from ``jwks_uri``.
 
-    Fetched on first need, again once older than ``max_age`` seconds, and again when a token
+    Fetched on first need, again once older than ``max_age`` seconds (in a thread of its own,
+    while requests go on with the keys they have), and again when a token
     names a ``kid`` not in it (at most once every ``REFETCH_SECONDS``: garbage kids cannot turn
     into a flood of fetches). When a fetch fails the last good keys stay in use and the failure
     is logged; only a process that has never fetched them answers ``IssuerUnreachable``, trying
@@ -54,8 +60,11 @@ class KeySet:
         max_age: float,
         timeout: float,
         clock: Callable[[], float] = time.monotonic,
+        in_background: Callable[[Callable[[], None]], None] = _in_a_thread,
     ) -> None:
+        """``in_background`` runs the refresh of a stale set; tests pass one that runs it at once."""
         self._discovery = discovery
+        self._in_background = in_background
         self._algorithms = algorithms
         self._max_age = max_age
         self._timeout = timeout
@@ -69,7 +78,12 @@ class KeySet:
         """The key named kid, fetching the set again if it is stale or lacks kid; None if unknown."""
         now = self._clock()
         keys = self._keys
-        if keys is not None and kid in keys and now - self._fetched_at < self._max_age:
+        if keys is not None and kid in keys:
+            if now - self._fetched_at >= self._max_age and now - self._tried_at >= REFETCH_SECONDS and not self._lock.locked():
+                # Stale: fetched again beside this request, which goes on with the key it has, so a
+                # server that hangs delays no request.
+                self._in_background(functools.partial(self._refresh, wait=False))
+                return (self._keys or keys).get(kid)  # the new set, if the refresh is done already
             return keys[kid]
         if keys is None or now - self._tried_at >= REFETCH_SECONDS:
             self._refresh(wait=keys is None)
@@ -133,14 +147,16 @@ class JWKSVerifier:
         *,
         clock: Callable[[], float] = time.time,
         keys_clock: Callable[[], float] = time.monotonic,
+        in_background: Callable[[Callable[[], None]], None] = _in_a_thread,
     ) -> None:
-        """``clock`` tells the tokens' times (``exp``, ``iat``); ``keys_clock`` paces the JWKS fetches."""
+        """``clock`` tells the tokens' times (``exp``, ``iat``); ``keys_clock`` paces the JWKS fetches (``KeySet``)."""
         self._issuer = config.issuer
         self._audiences = config.audiences
         self._algorithms = list(config.algorithms)
         self._clock = clock
         self._keys = KeySet(
-            discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout, clock=keys_clock
+            discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout,
+            clock=keys_clock, in_background=in_background,
         )
         self._verified = ExpiringCache(config.cache_size, clock=clock)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import urllib3
 
-MAX_RESPONSE_BYTES = 1 << 20  # 1 MiB: a metadata document, JWKS or introspection answer is a few KiB
+MAX_RESPONSE_BYTES = 1 << 20  # 1 MiB: a metadata document or an introspection answer is a few KiB
 USER_AGENT = "oauthserver-resource-server/1"
 
 
@@ -27,9 +27,10 @@ class Transport:
             num_pools=4,
             maxsize=connections,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            # One retry, for a kept-alive connection the server closed meanwhile; both calls made
-            # here (GET metadata, POST introspection) only read, so repeating them is harmless.
-            retries=urllib3.Retry(total=1, redirect=0, status=0, allowed_methods=None, raise_on_redirect=False),
+            # One retry of a connection that could not be made; none after a read timed out, which
+            # would double what a hanging server costs a request. (A kept-alive connection the
+            # server closed is noticed and replaced by urllib3 before it is reused.)
+            retries=urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0, raise_on_redirect=False),
         )
 
     def get_json(self, url: str) -> tuple[int, Any]:

@@ -116,6 +116,10 @@ class StubIssuer:
         unsigned = f"{_b64json({'alg': 'HS256', 'typ': 'at+jwt', 'kid': key.kid})}.{_b64json(self.claims(now))}"
         return f"{unsigned}.{_b64(hmac.new(secret, unsigned.encode(), hashlib.sha256).digest())}"
 
+    def release(self) -> None:
+        """End every hang: the hanging requests are closed without an answer."""
+        self._release.set()
+
     def stop(self) -> None:
         """Stop serving and close the port: from now on a connection is refused."""
         self._release.set()
@@ -136,18 +140,22 @@ def resource_setting(stub: StubIssuer, mode: str = "jwks", **changes: Any) -> di
     return {**value, **changes}
 
 
-def jwks_verifier(stub: StubIssuer, clock: Callable[[], float], **changes: Any) -> JWKSVerifier:
-    """A jwks-mode verifier of an API that trusts stub, on clock (tokens' times and the fetches' pace alike)."""
+def jwks_verifier(stub: StubIssuer, clock: Callable[[], float], *, in_a_thread: bool = False, **changes: Any) -> JWKSVerifier:
+    """A jwks-mode verifier of an API that trusts stub, on clock (tokens' times and the fetches' pace alike).
+
+    A stale JWKS is fetched again before the request goes on, unless in_a_thread (as in production).
+    """
     config = read_config(resource_setting(stub, "jwks", **changes))
     discovery = Discovery(config, Transport(timeout=config.timeout), clock=clock)
-    return JWKSVerifier(config, discovery, clock=clock, keys_clock=clock)
+    extra = {} if in_a_thread else {"in_background": lambda refresh: refresh()}
+    return JWKSVerifier(config, discovery, clock=clock, keys_clock=clock, **extra)
 
 
 def introspection_verifier(stub: StubIssuer, clock: Callable[[], float], **changes: Any) -> IntrospectionVerifier:
     """An introspection-mode verifier of an API that trusts stub, on clock."""
     config = read_config(resource_setting(stub, "introspection", **changes))
     transport = Transport(timeout=config.timeout)
-    return IntrospectionVerifier(config, Discovery(config, transport, clock=clock), transport, clock=clock)
+    return IntrospectionVerifier(config, Discovery(config, transport, clock=clock), transport, clock=clock, monotonic=clock)
 
 
 class _Handler(BaseHTTPRequestHandler):

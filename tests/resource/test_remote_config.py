@@ -88,6 +88,10 @@ def test_a_bad_mode_names_the_modes(mode):
     assert refused(value) == f"OAUTH_RESOURCE_SERVER['MODE'] must be one of jwks, introspection, database; it is {mode!r}."
 
 
+def test_keys_that_are_not_strings_are_refused():
+    assert refused({**JWKS, 1: "x"}) == "OAUTH_RESOURCE_SERVER's keys must be strings."
+
+
 def test_unknown_keys_are_named():
     message = refused({**JWKS, "ISUER": "https://auth.example.com", "CACHE_SECS": 5})
     assert message == "OAUTH_RESOURCE_SERVER has unknown keys: CACHE_SECS, ISUER."

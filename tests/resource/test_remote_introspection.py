@@ -165,15 +165,22 @@ def test_refused_credentials_are_an_error_log_without_secret_or_token(stub_issue
     assert API_CLIENT_SECRET not in logged and token not in logged
 
 
-def test_a_failure_is_not_remembered(stub_issuer, clock, answers, verifier):
-    token = new_token()
+def test_a_failure_is_not_remembered_but_the_server_is_left_alone_for_a_second(stub_issuer, clock, answers, verifier):
+    token, other = new_token(), new_token()
     answers[token] = active(stub_issuer, clock)
+    answers[other] = active(stub_issuer, clock)
     stub_issuer.introspection_status = 401
     with pytest.raises(TemporarilyUnavailable):
         verifier.verify(token)
     stub_issuer.introspection_status = 200
+    clock.advance(0.9)
+    with pytest.raises(TemporarilyUnavailable):  # within RETRY_SECONDS: answered without a call
+        verifier.verify(other)
+    assert calls(stub_issuer) == 1
+    clock.advance(0.1)
     assert verifier.verify(token).client_id == CLIENT_ID
-    assert calls(stub_issuer) == 2
+    assert verifier.verify(other).client_id == CLIENT_ID
+    assert calls(stub_issuer) == 3
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import logging
 import pytest
 
 from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
+from tests.e2e.instances import eventually
 from tests.resource.stub_issuer import CLIENT_ID, JWKS_PATH, jwks_verifier
 
 OUTAGES = ["500", "not-json", "hang", "reset", "stopped"]
@@ -109,6 +110,21 @@ def test_after_a_first_fetch_an_outage_keeps_the_known_keys_and_is_logged(stub_i
     [record] = caplog.records
     assert record.levelname == "WARNING" and record.name == "resource_server.jwks"
     assert record.getMessage().startswith("JWKS refresh failed, still verifying with the keys fetched before: GET ")
+
+
+def test_a_stale_jwks_is_fetched_beside_the_request_which_a_hanging_server_does_not_hold_up(stub_issuer, clock, key, caplog):
+    verifier = jwks_verifier(stub_issuer, clock, in_a_thread=True, JWKS_MAX_AGE=60, TIMEOUT=5)
+    verifier.verify(stub_issuer.mint(key, clock.now))
+    stub_issuer.failures[JWKS_PATH] = "hang"
+    clock.advance(61)
+    with caplog.at_level(logging.WARNING, "resource_server"):
+        # Answered while the refresh still waits on the server (it would for TIMEOUT, 5 s).
+        assert verifier.verify(stub_issuer.mint(key, clock.now)).client_id == CLIENT_ID
+        assert eventually(lambda: stub_issuer.hits[JWKS_PATH] == 2, within=5)
+        assert not caplog.records  # the refresh has not failed yet: the request did not wait for it
+        stub_issuer.release()
+        assert eventually(lambda: len(caplog.records) == 1, within=5)
+    assert caplog.records[0].getMessage().startswith("JWKS refresh failed, still verifying with the keys fetched before")
 
 
 def test_an_outage_after_a_first_fetch_is_tried_again_at_most_once_a_second(stub_issuer, clock, key):
