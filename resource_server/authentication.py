@@ -7,7 +7,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from tokens.exceptions import BearerException
-from tokens.protocol.errors import InvalidToken, MissingToken, TemporarilyUnavailable
+from tokens.protocol.errors import InvalidScope, InvalidToken, MissingToken, TemporarilyUnavailable
 from tokens.protocol.formats import TokenClaims
 from tokens.protocol.scopes import parse_scope
 
@@ -67,7 +67,11 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise BearerException(error) from None
         if _is_sandbox(claims, config) and not _accepts_sandbox_tokens(request):
             raise BearerException(InvalidToken("Sandbox tokens are not accepted by this resource."))
-        return TokenClient(client_id=claims.client_id, scope=parse_scope(claims.scope)), claims
+        try:
+            scope = parse_scope(claims.scope)
+        except InvalidScope:  # a scope no server of ours issues: the token's fault, not the request's
+            raise BearerException(InvalidToken("The access token's scope is malformed.")) from None
+        return TokenClient(client_id=claims.client_id, scope=scope), claims
 
     def authenticate_header(self, request: Request) -> str:
         return MissingToken().headers["WWW-Authenticate"]

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from tokens.protocol.keys import SUPPORTED_ALGORITHMS
 
@@ -58,13 +59,19 @@ class ResourceServerConfig:
         return [self.audience, self.sandbox_audience] if self.sandbox_audience else [self.audience]
 
 
-def read_config(value: Mapping[str, Any] | None) -> ResourceServerConfig:
+@sensitive_variables("value", "merged")  # CLIENT_SECRET: kept out of error reports' frame variables
+def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = True) -> ResourceServerConfig:
     """Check ``OAUTH_RESOURCE_SERVER`` and return it as a policy; raise ``ImproperlyConfigured`` on any mistake.
 
-    No setting at all means database mode: a project deployed next to the server, as this
-    server's own ``/api/hello`` is.
+    No setting at all means database mode where the server's apps are installed (this server's
+    own ``/api/hello``); elsewhere it is a mistake, named as such.
     """
     if value is None:
+        if not server_installed:
+            raise ImproperlyConfigured(
+                f"{SETTING} is not set: an API project names its issuer, audience and mode there "
+                "(docs/protecting-apis.md)."
+            )
         return ResourceServerConfig(mode="database")
     if not isinstance(value, Mapping):
         raise ImproperlyConfigured(f"{SETTING} must be a dict.")

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from django.views.decorators.debug import sensitive_variables
+
 from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
 from tokens.protocol.formats import TokenClaims, hash_token, is_plausible_token
 
@@ -26,6 +28,7 @@ RETRY_SECONDS = 1.0  # after a failed call, tokens without a remembered answer a
 UNAVAILABLE = "The authorization server could not be asked about the token."
 
 
+@sensitive_variables("client_secret", "pair")
 def basic_authorization(client_id: str, client_secret: str) -> str:
     """The ``Authorization`` header for client credentials: each part form-encoded first (RFC 6749 §2.3.1)."""
     pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
@@ -45,6 +48,8 @@ def claims_from_introspection(answer: Mapping[str, Any], *, issuer: str, audienc
         return None
     if answer.get("iss", issuer) != issuer:
         return None
+    if not isinstance(answer.get("client_id"), str) or not answer["client_id"]:
+        return None  # optional in RFC 7662, but request.user is the client: as jwks mode, required
     aud = answer.get("aud")
     matched = [name for name in ([aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []) if name in audiences]
     if not matched:
@@ -114,7 +119,17 @@ class IntrospectionVerifier:
             raise TemporarilyUnavailable(UNAVAILABLE) from None
         if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("active"), bool):
             self._failing_until = self._monotonic() + RETRY_SECONDS
-            # 401: the server refused this API's own credentials, a configuration error, not the token's.
-            logger.error("token introspection answered status %s; check CLIENT_ID and CLIENT_SECRET if 401", status)
+            logger.error("token introspection failed: %s", _what_went_wrong(status))
             raise TemporarilyUnavailable(UNAVAILABLE)
         return claims_from_introspection(answer, issuer=self._config.issuer, audiences=self._config.audiences, now=self._clock())
+
+
+def _what_went_wrong(status: int) -> str:
+    if status in (401, 403):  # a configuration error of this API, not the token's fault
+        return (
+            f"the server refused this API's credentials (status {status}): check CLIENT_ID and CLIENT_SECRET, "
+            "and that the application is registered as a resource server"
+        )
+    if status == 200:
+        return "the answer is not an RFC 7662 introspection response (an object with a boolean active)"
+    return f"the server answered status {status}"

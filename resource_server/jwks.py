@@ -72,6 +72,7 @@ class KeySet:
         self._keys: dict[str, PublishedKey] | None = None
         self._fetched_at = float("-inf")
         self._tried_at = float("-inf")
+        self._failing = False  # the last fetch failed
         self._lock = threading.Lock()
 
     def find(self, kid: str) -> PublishedKey | None:
@@ -87,7 +88,11 @@ class KeySet:
             return keys[kid]
         if keys is None or now - self._tried_at >= REFETCH_SECONDS:
             self._refresh(wait=keys is None)
-        return (self._keys or {}).get(kid)
+        key = (self._keys or {}).get(kid)
+        if key is None and self._failing:
+            # Perhaps a key the server rotated to while it cannot be reached: "try again", not "invalid".
+            raise IssuerUnreachable("the JWKS could not be fetched to look for a new key")
+        return key
 
     def _refresh(self, *, wait: bool) -> None:
         # One fetch at a time; while it runs, other threads go on with the keys they have.
@@ -102,7 +107,9 @@ class KeySet:
             try:
                 self._keys = self._fetch()
                 self._fetched_at = self._tried_at
+                self._failing = False
             except IssuerUnreachable as exc:
+                self._failing = True
                 if self._keys is None:
                     raise
                 logger.warning("JWKS refresh failed, still verifying with the keys fetched before: %s", exc)

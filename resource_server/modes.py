@@ -8,6 +8,7 @@ without the server's apps installed could not import it at all).
 import threading
 from typing import Protocol
 
+from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
 
@@ -36,7 +37,7 @@ def current_verifier() -> tuple[ResourceServerConfig, TokenVerifier]:
     if _current is None:
         with _lock:
             if _current is None:
-                config = read_config(getattr(settings, SETTING, None))
+                config = read_config(getattr(settings, SETTING, None), server_installed=apps.is_installed("tokens"))
                 _current = (config, build_verifier(config))
     return _current
 

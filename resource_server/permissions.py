@@ -1,6 +1,8 @@
 """DRF permission for protected resources: the token must carry the scopes a view names (RFC 6750 §3.1)."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -19,7 +21,8 @@ class RequiredScopes(BasePermission):
     """Require a bearer token, and the scopes the view asks for.
 
     A view names them in ``required_scopes`` (every method), or per method in
-    ``required_scopes_by_method = {"POST": ["write"]}``, which wins for the methods it lists. No
+    ``required_scopes_by_method = {"POST": ["write"]}``, which wins for the methods it lists (a
+    view that names none accepts any valid token). No
     token is 401 with the bare ``Bearer realm="api"`` challenge; a token without a needed scope is
     403 ``insufficient_scope`` with ``scope="..."`` naming every scope the request needs.
     """
@@ -34,9 +37,20 @@ class RequiredScopes(BasePermission):
 
 
 def required_scopes(request: Request, view: "APIView") -> list[str]:
-    """The scopes view needs for request's method."""
-    by_method = getattr(view, "required_scopes_by_method", {})
+    """The scopes view needs for request's method; ``ImproperlyConfigured`` for a declaration that is not lists of names.
+
+    Method names are matched whatever their case: a ``"post"`` entry must not go unnoticed and
+    leave POST to ``required_scopes`` alone.
+    """
+    by_method = {str(method).upper(): scopes for method, scopes in getattr(view, "required_scopes_by_method", {}).items()}
     if request.method in by_method:
-        return list(by_method[request.method])
-    return list(getattr(view, "required_scopes", []))
+        return _scope_names(by_method[request.method], view, "required_scopes_by_method")
+    return _scope_names(getattr(view, "required_scopes", []), view, "required_scopes")
+
+
+def _scope_names(scopes: Any, view: "APIView", attribute: str) -> list[str]:
+    # A string would be read as its characters (required_scopes = "write" needing "w", "r", ...).
+    if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
+        raise ImproperlyConfigured(f"{type(view).__name__}.{attribute} must list scope names, e.g. [\"read\"].")
+    return list(scopes)
 

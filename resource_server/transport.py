@@ -7,6 +7,7 @@ refused rather than read.
 """
 
 import json
+import time
 from typing import Any
 
 import urllib3
@@ -20,9 +21,10 @@ class IssuerUnreachable(Exception):
 
 
 class Transport:
-    """A pooled HTTP client with one timeout (seconds) for connecting and for each read."""
+    """A pooled HTTP client with one timeout (seconds) for connecting, for each read, and for reading a whole body."""
 
     def __init__(self, *, timeout: float, connections: int = 10) -> None:
+        self._timeout = timeout
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=connections,
@@ -50,15 +52,29 @@ class Transport:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise IssuerUnreachable(f"{method} {url}: {type(exc).__name__}") from None
         try:
-            body = response.read(MAX_RESPONSE_BYTES + 1)
+            body = self._read_body(response)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            response.close()
-            raise IssuerUnreachable(f"{method} {url}: {type(exc).__name__} while reading") from None
-        if len(body) > MAX_RESPONSE_BYTES:
             response.close()  # the rest is never read: the connection cannot be reused
-            raise IssuerUnreachable(f"{method} {url}: the answer is over {MAX_RESPONSE_BYTES} bytes")
+            raise IssuerUnreachable(f"{method} {url}: {exc if isinstance(exc, _BodyRefused) else type(exc).__name__}") from None
         response.release_conn()
         try:
             return response.status, json.loads(body)
         except (ValueError, RecursionError):
             raise IssuerUnreachable(f"{method} {url}: status {response.status}, not JSON") from None
+
+    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        # The timeout bounds each read; this bounds the whole body too, so a server sending a byte
+        # at a time cannot hold a request for long (read1: whatever has arrived, not a full chunk).
+        deadline = time.monotonic() + self._timeout
+        body = bytearray()
+        while chunk := response.read1(65536):
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise _BodyRefused(f"the answer is over {MAX_RESPONSE_BYTES} bytes")
+            if time.monotonic() > deadline:
+                raise _BodyRefused(f"the answer took over {self._timeout:g} s to arrive")
+        return bytes(body)
+
+
+class _BodyRefused(OSError):
+    """A body this side stops reading: too large, or arriving too slowly."""

@@ -68,7 +68,7 @@ class StubIssuer:
         self.introspection_requests: list[dict[str, Any]] = []
         self.hits: Counter[str] = Counter()
         self.headers: dict[str, dict[str, str]] = {}  # path -> the headers of its latest request
-        # path -> "500", "not-json", "hang", "oversize", "redirect" or "reset"
+        # path -> "500", "not-json", "hang", "oversize", "redirect", "reset" or "trickle"
         self.failures: dict[str, str] = {}
         self._release = threading.Event()  # ends every hang
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -218,14 +218,23 @@ class _Handler(BaseHTTPRequestHandler):
             answer, status = {"error": "not_found"}, 404
         if failure == "oversize":  # a usable answer, but too long to be read
             answer = {**answer, "padding": "x" * OVERSIZE}
+        if failure == "trickle":  # a usable answer, a byte every 50 ms: each read is quick, the whole is not
+            return self._send(status, json.dumps(answer).encode(), trickle=0.05)
         self._send(status, json.dumps(answer).encode())
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", trickle: float = 0) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not trickle:
+            return self.wfile.write(body)
+        self.wfile.flush()
+        for index in range(len(body)):
+            if self.server.stub._release.wait(trickle):
+                return
+            self.wfile.write(body[index:index + 1])
+            self.wfile.flush()
 
 
 class Clock:

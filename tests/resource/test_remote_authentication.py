@@ -199,3 +199,32 @@ def test_a_mistake_in_the_setting_is_raised_at_the_first_request(settings, stub_
     settings.OAUTH_RESOURCE_SERVER = {"MODE": "jwks", "ISSUER": stub_issuer.issuer, "AUDIENCE": AUDIENCE, "ALGORITHMS": "RS256"}
     with pytest.raises(ImproperlyConfigured, match=r"\['ALGORITHMS'\]"):
         call(Invoices, "some-token")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_token_whose_scope_is_malformed_is_invalid_token_not_a_bad_request(protect, mode):
+    token = protect(mode)(scope='read "quoted"')  # '"' is outside RFC 6749 §3.3's scope-token characters
+    response = call(Invoices, token)
+    assert response.status_code == 401
+    assert response.data == {"error": "invalid_token", "error_description": "The access token's scope is malformed."}
+
+
+class LowerCaseMethods(Invoices):
+    required_scopes_by_method = {"post": ["write"]}
+
+
+class ScopesAsAString(Invoices):
+    required_scopes = "read"
+
+
+def test_a_method_named_in_lower_case_still_needs_its_scopes(protect):
+    token = protect("jwks")(scope="read")
+    response = call(LowerCaseMethods, token, method="post")
+    assert response.status_code == 403
+    assert 'scope="write"' in response["WWW-Authenticate"]
+
+
+def test_scopes_given_as_a_string_are_a_configuration_error_never_its_characters(protect):
+    token = protect("jwks")(scope="r e a d")
+    with pytest.raises(ImproperlyConfigured, match=r"ScopesAsAString.required_scopes must list scope names"):
+        call(ScopesAsAString, token)

@@ -5,8 +5,11 @@ The issuer is compared exactly with the metadata's and the tokens' ``iss`` (RFC 
 what a token names (RFC 8725 §3.1).
 """
 
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.views.debug import ExceptionReporter
 
 from resource_server.config import DEFAULTS, ResourceServerConfig, read_config
 
@@ -86,6 +89,24 @@ def test_a_setting_that_is_not_a_dict_is_refused():
 def test_a_bad_mode_names_the_modes(mode):
     value = {k: v for k, v in JWKS.items() if k != "MODE"} | ({"MODE": mode} if mode is not None else {})
     assert refused(value) == f"OAUTH_RESOURCE_SERVER['MODE'] must be one of jwks, introspection, database; it is {mode!r}."
+
+
+def test_no_setting_is_database_mode_only_where_the_server_is_installed():
+    assert read_config(None).mode == "database"
+    with pytest.raises(ImproperlyConfigured, match=r"^OAUTH_RESOURCE_SERVER is not set: an API project names"):
+        read_config(None, server_installed=False)
+
+
+def test_the_client_secret_stays_out_of_error_reports(settings):
+    settings.DEBUG = False  # what error e-mails and error trackers get (with DEBUG on, Django shows everything)
+    secret = "s3cret-never-reported"
+    try:
+        read_config({**INTROSPECTION, "CLIENT_SECRET": secret, "TYPO": 1})
+    except ImproperlyConfigured:
+        frames = ExceptionReporter(None, *sys.exc_info()).get_traceback_data()["frames"]
+    [frame] = [frame for frame in frames if frame["function"] == "read_config"]
+    variables = dict(frame["vars"])
+    assert "value" in variables and secret not in str(variables)
 
 
 def test_keys_that_are_not_strings_are_refused():

@@ -160,7 +160,10 @@ def test_refused_credentials_are_an_error_log_without_secret_or_token(stub_issue
         verifier.verify(token)
     assert error.value.as_dict() == UNAVAILABLE and error.value.status_code == 503
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.getMessage() for r in errors] == ["token introspection answered status 401; check CLIENT_ID and CLIENT_SECRET if 401"]
+    assert [r.getMessage() for r in errors] == [
+        "token introspection failed: the server refused this API's credentials (status 401): check CLIENT_ID and "
+        "CLIENT_SECRET, and that the application is registered as a resource server"
+    ]
     logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert API_CLIENT_SECRET not in logged and token not in logged
 
@@ -185,7 +188,7 @@ def test_a_failure_is_not_remembered_but_the_server_is_left_alone_for_a_second(s
 
 @pytest.mark.parametrize(
     "outage",
-    ["500", "not-json", "hang", "oversize", "redirect", "reset", "stopped", "metadata", "status 400",
+    ["500", "not-json", "hang", "trickle", "oversize", "redirect", "reset", "stopped", "metadata", "status 400",
      "active not boolean", "not an object"],
 )
 def test_an_unusable_answer_is_temporarily_unavailable_never_claims(stub_issuer, clock, answers, caplog, outage):

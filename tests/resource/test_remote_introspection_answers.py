@@ -77,9 +77,18 @@ def test_an_answer_missing_exp_or_aud_gives_nothing():
 
 
 def test_values_of_the_wrong_type_are_read_as_empty():
-    claims = claims_of(answer(scope=["read"], client_id=7, sub=None, jti={"x": 1}, env=True, iat="yesterday"))
-    assert (claims.scope, claims.client_id, claims.sub, claims.jti, claims.env, claims.iat) == ("", "", "", "", "", 0)
+    claims = claims_of(answer(scope=["read"], sub=None, jti={"x": 1}, env=True, iat="yesterday"))
+    assert (claims.scope, claims.sub, claims.jti, claims.env, claims.iat) == ("", "", "", "", 0)
     assert claims_of(answer(iat=True)).iat == 0
+
+
+@pytest.mark.parametrize("client_id", [7, None, "", ["a"]], ids=repr)
+def test_an_answer_without_a_client_id_gives_nothing(client_id):
+    # Optional in RFC 7662 §2.2, but request.user is the client; jwks mode requires it too (RFC 9068 §2.2).
+    assert claims_of(answer(client_id=client_id)) is None
+    value = answer()
+    del value["client_id"]
+    assert claims_of(value) is None
 
 
 @pytest.mark.parametrize(

@@ -218,3 +218,17 @@ def test_a_redirect_is_not_followed(stub_issuer, clock, key):
     with pytest.raises(TemporarilyUnavailable):
         jwks_verifier(stub_issuer, clock).verify(stub_issuer.mint(key, clock.now))
     assert stub_issuer.hits["/moved"] == 0
+
+
+def test_a_new_kid_while_the_server_fails_is_temporarily_unavailable_not_invalid(stub_issuer, clock, key):
+    verifier = jwks_verifier(stub_issuer, clock)
+    verifier.verify(stub_issuer.mint(key, clock.now))
+    rotated = stub_issuer.add_key("RS256")
+    stub_issuer.failures[JWKS_PATH] = "500"
+    clock.advance(1)
+    with pytest.raises(TemporarilyUnavailable):  # perhaps the key the server rotated to: "try again"
+        verifier.verify(stub_issuer.mint(rotated, clock.now))
+    assert verifier.verify(stub_issuer.mint(key, clock.now)).client_id == CLIENT_ID  # the known keys still serve
+    del stub_issuer.failures[JWKS_PATH]
+    clock.advance(1)
+    assert verifier.verify(stub_issuer.mint(rotated, clock.now)).client_id == CLIENT_ID
