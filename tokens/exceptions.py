@@ -4,9 +4,10 @@ For the OAuth endpoints (``error_response``, in the format they negotiated), for
 (``handle_exception``, DRF's ``EXCEPTION_HANDLER``), and for projects that keep DRF's own
 handler (``BearerException`` carries the RFC 6750 answer in the shape that handler renders).
 
-``rest_framework.views`` is imported as a module, its names read when called: DRF imports the
-authentication and permission classes of ``DEFAULT_*`` settings while that module is still being
-initialized, and ``resource_server``'s classes import this one.
+``rest_framework.views`` is imported only when DRF's own handler is called: DRF imports the
+authentication and permission classes of ``DEFAULT_*`` settings while that module is being
+initialized, and ``resource_server``'s classes import this one, so importing it here would fail in
+an API project that imports ``resource_server`` first (``BearerTokenAuthentication`` not yet defined).
 """
 
 import logging
@@ -15,7 +16,6 @@ from typing import Any
 from django.db import DatabaseError
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
-from rest_framework import views as drf_views
 from rest_framework.response import Response
 
 from .protocol.errors import (
@@ -87,6 +87,8 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
     method = getattr(context.get("request"), "method", "")
     error = as_oauth_error(exc, getattr(view, "allowed_methods", ["POST"]), method)
     if error is None:
+        from rest_framework import views as drf_views  # not at import: see the module's docstring
+
         return drf_views.exception_handler(exc, context)  # DRF's own answer rather than a 500
     response = Response(error.as_dict(), status=error.status_code)
     for name, value in error.headers.items():
