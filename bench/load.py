@@ -51,6 +51,7 @@ class Result:
     target: float | None = None
     keep_alive: bool = False
     p99_limit_ms: float | None = None  # P99_LIMIT times the ceiling's p99
+    ceiling: str = "ceiling"  # the name of the row its ratio is of (Scenario.ceiling)
 
     @property
     def p99_ok(self) -> bool:
@@ -132,6 +133,7 @@ def _wrk(command: list[str], base_url: str, server_pid: int, scenario: Scenario,
         requests=figures["requests"],
         cpu_ms=round(1000 * cpu / max(figures["requests"], 1), 3),
         keep_alive=scenario.keep_alive,
+        ceiling=scenario.ceiling,
     )
 
 
@@ -150,6 +152,7 @@ def _combine(runs: list[Result]) -> Result:
         requests=requests,
         cpu_ms=round(sum(r.cpu_ms * r.requests for r in runs) / max(requests, 1), 3),
         keep_alive=first.keep_alive,
+        ceiling=first.ceiling,
     )
 
 

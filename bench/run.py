@@ -9,10 +9,14 @@ with nothing on disk, when ``redis-server`` is installed; else ``REDIS_URL`` as 
 answers).
 
 Per database it starts the server the way ``make run`` and the README's production command do
-(2 workers on 127.0.0.1, a free port), migrates, registers a JWT client, an opaque client and a
-resource server, and beside it a second server of the same kind on a database of its own whose
-keys sign with Ed25519 (``OAUTH_JWT_ALGORITHM=Ed25519``; a server rotates to the algorithm of its
-setting, so the two cannot share one database). It checks every scenario answers correctly once,
+(2 workers on 127.0.0.1, a free port, ``OAUTH_ISSUER`` its own URL), migrates, registers a JWT
+client, an opaque client and a resource server, and beside it a second server of the same kind on
+a database of its own whose keys sign with Ed25519 (``OAUTH_JWT_ALGORITHM=Ed25519``; a server
+rotates to the algorithm of its setting, so the two cannot share one database). Beside them, under
+the same server and settings, the separate API project of ``tests/remote_api`` (``resource_server``
+alone, no database) twice: in jwks mode and in introspection mode (with the resource server's
+credentials), each finding the main server by its RFC 8414 metadata; its rows are measured against
+its own ``GET /open``, not the server's ceiling. It checks every scenario answers correctly once,
 warms each up, then measures them all in rounds (each round gives every scenario, the ceiling
 included, its share of the duration, so the machine's changing speed weighs on both sides of
 every ratio) and prints one table. Every scenario runs twice: with a new connection per request
@@ -33,7 +37,8 @@ normal client asks ``/healthz`` and ``/oauth/token`` in turn; the table gives it
 Settings (environment): BENCH_DATABASES, BENCH_DURATION (10 s per scenario and connection mode),
 BENCH_ROUNDS (5), BENCH_WARMUP (3 s), BENCH_THREADS (1), BENCH_CONNECTIONS (8), BENCH_WORKERS (2),
 BENCH_SERVERS (the project's own), BENCH_SLOW_CLIENTS (2), BENCH_ONLY (comma-separated scenario
-names: jwt, jwt-ed25519, opaque, introspect, hello; the ceiling always runs), BENCH_KEEP_ALIVE
+names: jwt, jwt-ed25519, opaque, introspect, hello, api-jwks, api-introspection; the ceilings
+they are measured against run with them), BENCH_KEEP_ALIVE
 (both; ``on`` or ``off`` for one mode only). wrk and the server share the machine's cores, so one
 wrk thread is enough to saturate two workers and leaves them the most CPU.
 
@@ -51,8 +56,11 @@ from pathlib import Path
 
 import report
 from load import LUA_SCRIPT, Settings, find_wrk, measure, slow_clients
-from scenarios import TARGETS, check, fetch_token, scenarios_for
-from servers import ROOT, parse_servers, postgres_answers, postgres_url, prepare_instances, redacted, redis_server, serve
+from scenarios import TARGETS, check, chosen, fetch_token, scenarios_for
+from servers import (
+    PROJECTS, ROOT, issuer_port, parse_servers, postgres_answers, postgres_url, prepare_instances, redacted, redis_server,
+    serve,
+)
 
 
 def main() -> int:
@@ -103,9 +111,15 @@ def _bench_database(kind: str, settings: Settings, wrk: str, load_before: float)
         redis_url, cache = stack.enter_context(redis_server()) if postgres else ("", "in-process (locmem)")
         environments, clients, description = prepare_instances(stack, folder, postgres, redis_url)
         audit_rows = environments["main"]["OAUTH_AUDIT_TOKEN_ISSUANCE"].lower() in {"1", "true", "yes", "on"}
+        # The first server of each authorization server instance listens where its OAUTH_ISSUER
+        # says; other servers of the instance share its database, keys and name.
         running = [
-            {instance: stack.enter_context(serve(server, env, settings.workers)) for instance, env in environments.items()}
-            for server in settings.servers
+            {
+                instance: stack.enter_context(serve(server, env, settings.workers, PROJECTS[instance],
+                                                    port=None if number else issuer_port(env)))
+                for instance, env in environments.items()
+            }
+            for number, server in enumerate(settings.servers)
         ]
         jwt = fetch_token(running[0]["main"][0], clients["main"]["bench-jwt"])
         scenarios = [
@@ -114,12 +128,11 @@ def _bench_database(kind: str, settings: Settings, wrk: str, load_before: float)
             replace(scenario, target=None if scenario.target is None or keep_alive else TARGETS[scenario.name][postgres],
                     keep_alive=keep_alive)
             for keep_alive in settings.modes
-            for scenario in scenarios_for(clients, jwt)
-            if not settings.only or scenario.name in {"ceiling", *settings.only}
+            for scenario in chosen(scenarios_for(clients, jwt), settings.only)
         ]
         for instances in running:
             for scenario in scenarios:
-                check(instances[scenario.instance][0], scenario)
+                check(instances[scenario.instance][0], scenario, clients["main"]["bench-jwt"]["client_id"])
 
         print(
             f"\nmake bench: {description}, {settings.workers} workers: {', '.join(s.label for s in settings.servers)}; "

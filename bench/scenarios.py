@@ -1,8 +1,10 @@
 """What ``make bench`` asks the servers: its scenarios, their targets, and the single requests that
 check a scenario answers correctly before it is measured.
 
-The ceiling, ``GET /bench/ceiling``, is the reference every other scenario is measured against: a
-view on the same server that does next to nothing (``oauthserver/bench_urls.py``).
+The ceiling, ``GET /bench/ceiling``, is the reference the server's scenarios are measured against: a
+view on the same server that does next to nothing (``oauthserver/bench_urls.py``). The separate API
+project's rows (``api-*``, ``tests/remote_api``) have a ceiling of their own, ``api-ceiling``: its
+``GET /open``, a plain view of the same project under the same server, without a token check.
 """
 
 import base64
@@ -37,7 +39,8 @@ class Scenario:
     body: str = ""
     content_type: str = ""
     keep_alive: bool = False
-    instance: str = "main"  # "main" (RS256), or "ed25519": the server that signs with Ed25519
+    instance: str = "main"  # its server, one of servers.PROJECTS: "main" (RS256), "ed25519", "api-jwks", ...
+    ceiling: str = "ceiling"  # the row its ratio is of; a ceiling names itself
 
     @property
     def key(self) -> str:
@@ -62,7 +65,24 @@ def scenarios_for(clients: dict[str, dict[str, dict]], jwt: str) -> list[Scenari
             basic(main["bench-resource-server"]), introspection, FORM,
         ),
         Scenario("hello", "GET /api/hello with a JWT", "GET", "/api/hello", 0.0, f"Bearer {jwt}"),
+        # The API project of tests/remote_api with the same JWT. Its /open is the same for both
+        # modes (the verifier is built on the first token), so it is measured once, on one of them.
+        Scenario("api-ceiling", "API ceiling: GET /open", "GET", "/open", None, instance="api-jwks",
+                 ceiling="api-ceiling"),
+        Scenario("api-jwks", "API jwks: GET /invoices", "GET", "/invoices", None, f"Bearer {jwt}",
+                 instance="api-jwks", ceiling="api-ceiling"),
+        # Each worker asks the server once (check and warm-up), then every CACHE_SECONDS (60): a
+        # warm request, answered from the worker's cache.
+        Scenario("api-introspection", "API introspection, cached", "GET", "/invoices", None, f"Bearer {jwt}",
+                 instance="api-introspection", ceiling="api-ceiling"),
     ]
+
+
+def chosen(scenarios: list[Scenario], only: set[str]) -> list[Scenario]:
+    """The scenarios only names (all when it is empty), with the ceilings they are measured against."""
+    names = {s.name for s in scenarios if not only or s.name in only}
+    names |= {s.ceiling for s in scenarios if s.name in names}
+    return [s for s in scenarios if s.name in names]
 
 
 def basic(client: dict) -> str:
@@ -76,7 +96,10 @@ def send(base_url: str, scenario: Scenario, timeout: float = 10) -> tuple[int, d
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
+            body = response.read()
+            if response.headers.get_content_type() != "application/json":
+                return response.status, {"text": body[:300].decode(errors="replace")}  # the API project's /open
+            return response.status, json.loads(body)
     except urllib.error.HTTPError as error:
         return error.code, {"body": error.read()[:300].decode(errors="replace")}
 
@@ -89,8 +112,8 @@ def fetch_token(base_url: str, client: dict) -> str:
     return body["access_token"]
 
 
-def check(base_url: str, scenario: Scenario) -> None:
-    """Fail before measuring when a scenario would only measure an error path."""
+def check(base_url: str, scenario: Scenario, client_id: str) -> None:
+    """Fail before measuring when a scenario would only measure an error path; client_id: the JWT's client."""
     status, body = send(base_url, scenario)
     healthy = status == 200 and {
         "ceiling": "status" in body,
@@ -98,7 +121,10 @@ def check(base_url: str, scenario: Scenario) -> None:
         "jwt-ed25519": "access_token" in body,
         "opaque": "access_token" in body,
         "introspect": body.get("active") is True,
-        "hello": "client_id" in body,
+        "hello": body.get("client_id") == client_id,
+        "api-ceiling": body.get("text") == "ok",
+        "api-jwks": body.get("client_id") == client_id,
+        "api-introspection": body.get("client_id") == client_id,
     }[scenario.name]
     if not healthy:
         sys.exit(f"{scenario.label}: {scenario.method} {scenario.path} answered {status} {body}; nothing to measure")

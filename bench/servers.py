@@ -1,5 +1,7 @@
 """What ``make bench`` serves, and how: the project under gunicorn or granian, each instance with an
-environment and a scratch database of its own, and a redis-server of the bench's own.
+environment and a scratch database of its own, and a redis-server of the bench's own; beside it,
+the separate API project of ``tests/remote_api`` (protected by ``resource_server``) under the same
+server, in jwks and in introspection mode, trusting the main instance as its issuer.
 
 Nothing here touches the database you work with: SQLite is a fresh file in a temporary folder,
 PostgreSQL a scratch database beside the one ``DATABASE_URL`` names (``bench/databases.py``).
@@ -29,6 +31,22 @@ DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
 
 
 @dataclass(frozen=True, slots=True)
+class Project:
+    """What a server serves: a WSGI module, and a path that answers once it is up."""
+
+    wsgi: str
+    ready_path: str
+
+
+AUTHORIZATION_SERVER = Project("oauthserver.wsgi", "/healthz")
+REMOTE_API = Project("tests.remote_api.wsgi", "/open")  # a separate API project (tests/remote_api)
+# The instances of one run, and the project each serves: the authorization server signing with
+# RS256 ("main") and with Ed25519, and the API project in each remote mode, the main one its issuer.
+PROJECTS = {"main": AUTHORIZATION_SERVER, "ed25519": AUTHORIZATION_SERVER, "api-jwks": REMOTE_API,
+            "api-introspection": REMOTE_API}
+
+
+@dataclass(frozen=True, slots=True)
 class Server:
     """One server under test: a gunicorn worker class (sync, gthread, gevent) or "granian" (its WSGI
     interface), and its threads per worker; Server(): the project's own (``oauthserver/gunicorn.conf.py``)."""
@@ -46,8 +64,8 @@ class Server:
         suffix = "" if self.name else " (config)"
         return (f"{worker_class} x{threads} threads" if worker_class == "gthread" else worker_class) + suffix
 
-    def command(self, port: int, workers: int) -> list[str]:
-        """The command that serves the project on 127.0.0.1:port with workers processes, no access log."""
+    def command(self, port: int, workers: int, project: Project = AUTHORIZATION_SERVER) -> list[str]:
+        """The command that serves project on 127.0.0.1:port with workers processes, no access log."""
         if self.name == "granian":
             # Its backpressure (requests a worker takes at once, default backlog / workers) stays: a
             # connection still sending its headers holds a slot, so backpressure = threads let two
@@ -55,10 +73,10 @@ class Server:
             return [
                 sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(self.threads or 1),
-                "--http", "1", "--no-ws", "--log-level", "warning", "oauthserver.wsgi:application",
+                "--http", "1", "--no-ws", "--log-level", "warning", f"{project.wsgi}:application",
             ]
         return [
-            sys.executable, "-m", "gunicorn", "oauthserver.wsgi", "--config", str(GUNICORN_CONFIG),
+            sys.executable, "-m", "gunicorn", project.wsgi, "--config", str(GUNICORN_CONFIG),
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket", *self.args(),
         ]
 
@@ -106,10 +124,16 @@ def postgres_answers(url: str) -> bool:
 def prepare_instances(
     stack: ExitStack, folder: Path, postgres: bool, redis_url: str
 ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict]], str]:
-    """The environments of the two instances, "main" (RS256) and "ed25519" (a server rotates to the
-    algorithm of its setting, so the two cannot share one database), each on a scratch database of
-    its own (dropped when stack closes), migrated, with its clients registered; their clients; and
-    a description of the main one's database."""
+    """The environments of the instances (``PROJECTS``); their clients; and a description of the
+    main one's database.
+
+    The two authorization servers, "main" (RS256) and "ed25519" (a server rotates to the algorithm
+    of its setting, so the two cannot share one database), each on a scratch database of its own
+    (dropped when stack closes), migrated, with its clients registered, and named by the URL it
+    will be served at (``OAUTH_ISSUER``; ``issuer_port``), so that its RFC 8414 metadata points at
+    itself. The API project in each remote mode, with nothing in its environment but PATH and its
+    RESOURCE_* settings, trusting the main server (introspection with its resource-server client).
+    """
     base = {
         # Issued tokens are logged but not stored as audit rows unless the environment says so: the
         # token path that high-volume installations run (README "Running in production").
@@ -117,6 +141,7 @@ def prepare_instances(
         "BENCH_CEILING": "true",  # the reference view exists only for these servers
     }
     base.pop("REDIS_URL", None)
+    base.pop("OAUTH_AUDIENCE", None)  # tokens for the issuer itself, the audience the API project expects
     environments, clients = {}, {}
     for instance, algorithm, redis_db in [("main", "RS256", 0), ("ed25519", "Ed25519", 1)]:
         (folder / instance).mkdir()
@@ -125,7 +150,7 @@ def prepare_instances(
                                        "_bench" if instance == "main" else "_bench_ed25519")
         )
         env = {**base, "DATABASE_URL": database_url, "OAUTH_JWT_ALGORITHM": algorithm,
-               "VAR_DIR": str(folder / instance / "var")}
+               "OAUTH_ISSUER": f"http://127.0.0.1:{_free_port()}", "VAR_DIR": str(folder / instance / "var")}
         if redis_url:
             env["REDIS_URL"] = f"{redis_url}/{redis_db}"
         if instance == "main":
@@ -136,7 +161,28 @@ def prepare_instances(
         if instance == "main":
             options += [("bench-opaque", "--token-format", "opaque"), ("bench-resource-server", "--resource-server")]
         clients[instance] = {name: create_client(env, name, *rest) for name, *rest in options}
+    for mode in ("jwks", "introspection"):
+        environments[f"api-{mode}"] = remote_api_environment(
+            mode, environments["main"]["OAUTH_ISSUER"], clients["main"]["bench-resource-server"]
+        )
     return environments, clients, description
+
+
+def remote_api_environment(mode: str, issuer: str, resource_server: dict) -> dict[str, str]:
+    """The API project's whole environment (tests/remote_api/settings.py): PATH and its RESOURCE_*
+    settings, nothing of the server's. Tokens are for the issuer itself (its default audience);
+    introspection authenticates as the resource-server client."""
+    env = {"PATH": os.environ.get("PATH", ""), "RESOURCE_MODE": mode, "RESOURCE_ISSUER": issuer,
+           "RESOURCE_AUDIENCE": issuer}
+    if mode == "introspection":
+        env["RESOURCE_CLIENT_ID"] = resource_server["client_id"]
+        env["RESOURCE_CLIENT_SECRET"] = resource_server["client_secret"]
+    return env
+
+
+def issuer_port(env: dict[str, str]) -> int | None:
+    """The port an authorization server instance names itself by (its first server listens there)."""
+    return urlsplit(env["OAUTH_ISSUER"]).port if "OAUTH_ISSUER" in env else None
 
 
 @contextmanager
@@ -207,24 +253,25 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(server_kind: Server, env: dict[str, str], workers: int):
-    """Serve the project on a free port until the block ends; yield its base URL and the server's pid."""
-    port = _free_port()
+def serve(server_kind: Server, env: dict[str, str], workers: int, project: Project = AUTHORIZATION_SERVER,
+          port: int | None = None):
+    """Serve project on port (a free one if None) until the block ends; yield its base URL and the server's pid."""
+    port = port or _free_port()
     log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
-        server_kind.command(port, workers), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        server_kind.command(port, workers, project), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(f"{base_url}/healthz", timeout=1).read()
+                urllib.request.urlopen(f"{base_url}{project.ready_path}", timeout=1).read()
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    sys.exit(f"{server_kind.label} did not start:\n{log.read()[-3000:]}")
+                    sys.exit(f"{server_kind.label} ({project.wsgi}) did not start:\n{log.read()[-3000:]}")
                 time.sleep(0.1)
         yield base_url, server.pid
     finally:
