@@ -84,6 +84,11 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
     if unknown:
         raise ImproperlyConfigured(f"{SETTING} has unknown keys: {', '.join(sorted(unknown))}.")
     if mode == "database":
+        if not server_installed:
+            raise ImproperlyConfigured(
+                f"{SETTING} in database mode needs the server's apps (clients, tokens, audit) in INSTALLED_APPS "
+                "and its database; a separate service uses jwks or introspection mode."
+            )
         if set(value) & REMOTE_ONLY:
             raise ImproperlyConfigured(
                 f"{SETTING} in database mode takes only MODE: the issuer and audiences are the server's own "

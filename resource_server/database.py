@@ -9,6 +9,8 @@ loads a private key, so never needs the key-encryption key.
 import logging
 
 from django.db import DatabaseError
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from tokens.protocol.errors import TemporarilyUnavailable
 from tokens.protocol.formats import TokenClaims
@@ -20,10 +22,12 @@ logger = logging.getLogger(__name__)
 class DatabaseVerifier:
     """Verify a token against the server's database; ``TemporarilyUnavailable`` while the database fails."""
 
+    @method_decorator(sensitive_variables("token"))  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken`` (RFC 6750 §3.1)."""
         try:
             return validate_access_token(token)
-        except DatabaseError:
-            logger.exception("database error while verifying an access token")
+        except DatabaseError as exc:
+            # No traceback: its frames below this one hold the token, and error reports show them.
+            logger.error("database error while verifying an access token: %s: %s", type(exc).__name__, exc)
             raise TemporarilyUnavailable() from None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
@@ -86,6 +87,7 @@ class IntrospectionVerifier:
         self._monotonic = monotonic
         self._failing_until = float("-inf")
 
+    @method_decorator(sensitive_variables("token"))  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` when the server cannot say."""
         if not is_plausible_token(token):
@@ -105,6 +107,7 @@ class IntrospectionVerifier:
             raise InvalidToken()
         return claims
 
+    @method_decorator(sensitive_variables("token"))
     def _introspect(self, token: str) -> TokenClaims | None:
         if self._monotonic() < self._failing_until:
             raise TemporarilyUnavailable(UNAVAILABLE)  # it failed a moment ago: no request waits on it again
@@ -117,6 +120,10 @@ class IntrospectionVerifier:
             self._failing_until = self._monotonic() + RETRY_SECONDS
             logger.warning("token introspection unavailable: %s", exc)
             raise TemporarilyUnavailable(UNAVAILABLE) from None
+        if status == 413:
+            # The token alone made the request too large (a 4,096-character token may triple when
+            # form-encoded): nothing the server issued, and no sign the server is failing.
+            return None
         if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("active"), bool):
             self._failing_until = self._monotonic() + RETRY_SECONDS
             logger.error("token introspection failed: %s", _what_went_wrong(status))

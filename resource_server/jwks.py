@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 from jwt import PyJWKClient
 from jwt.exceptions import PyJWKClientError
 
@@ -111,6 +113,7 @@ class KeySet:
             except IssuerUnreachable as exc:
                 self._failing = True
                 if self._keys is None:
+                    logger.warning("JWKS unavailable, no token can be verified until it is fetched: %s", exc)
                     raise
                 logger.warning("JWKS refresh failed, still verifying with the keys fetched before: %s", exc)
         finally:
@@ -167,6 +170,7 @@ class JWKSVerifier:
         )
         self._verified = ExpiringCache(config.cache_size, clock=clock)
 
+    @method_decorator(sensitive_variables("token", "remembered"))  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` if no keys could ever be fetched."""
         if not is_plausible_token(token) or not looks_like_jwt(token):

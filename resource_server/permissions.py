@@ -1,5 +1,6 @@
 """DRF permission for protected resources: the token must carry the scopes a view names (RFC 6750 §3.1)."""
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -42,7 +43,10 @@ def required_scopes(request: Request, view: "APIView") -> list[str]:
     Method names are matched whatever their case: a ``"post"`` entry must not go unnoticed and
     leave POST to ``required_scopes`` alone.
     """
-    by_method = {str(method).upper(): scopes for method, scopes in getattr(view, "required_scopes_by_method", {}).items()}
+    declared = getattr(view, "required_scopes_by_method", {})
+    if not isinstance(declared, Mapping):
+        raise ImproperlyConfigured(f'{type(view).__name__}.required_scopes_by_method must map methods to scopes, e.g. {{"POST": ["write"]}}.')
+    by_method = {str(method).upper(): scopes for method, scopes in declared.items()}
     if request.method in by_method:
         return _scope_names(by_method[request.method], view, "required_scopes_by_method")
     return _scope_names(getattr(view, "required_scopes", []), view, "required_scopes")
@@ -50,7 +54,7 @@ def required_scopes(request: Request, view: "APIView") -> list[str]:
 
 def _scope_names(scopes: Any, view: "APIView", attribute: str) -> list[str]:
     # A string would be read as its characters (required_scopes = "write" needing "w", "r", ...).
-    if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
-        raise ImproperlyConfigured(f"{type(view).__name__}.{attribute} must list scope names, e.g. [\"read\"].")
+    if not isinstance(scopes, list | tuple | set | frozenset) or not all(isinstance(s, str) and s for s in scopes):
+        raise ImproperlyConfigured(f'{type(view).__name__}.{attribute} must list scope names, e.g. ["read"].')
     return list(scopes)
 

@@ -7,10 +7,12 @@ because the issuer is down 503 ``temporarily_unavailable``, never a 500 and neve
 Sandbox tokens pass only views that opt in.
 """
 
+import sys
 import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.views.debug import ExceptionReporter
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
@@ -228,3 +230,42 @@ def test_scopes_given_as_a_string_are_a_configuration_error_never_its_characters
     token = protect("jwks")(scope="r e a d")
     with pytest.raises(ImproperlyConfigured, match=r"ScopesAsAString.required_scopes must list scope names"):
         call(ScopesAsAString, token)
+
+
+class ScopesByMethodAsAList(Invoices):
+    required_scopes_by_method = [("POST", ["write"])]
+
+
+class NoScopesAtAll(Invoices):
+    required_scopes = None
+
+
+class AnEmptyScopeName(Invoices):
+    required_scopes = [""]
+
+
+@pytest.mark.parametrize(
+    ("view", "message"),
+    [
+        (ScopesByMethodAsAList, "ScopesByMethodAsAList.required_scopes_by_method must map methods to scopes"),
+        (NoScopesAtAll, "NoScopesAtAll.required_scopes must list scope names"),
+        (AnEmptyScopeName, "AnEmptyScopeName.required_scopes must list scope names"),
+    ],
+)
+def test_other_malformed_scope_declarations_are_configuration_errors(protect, view, message):
+    token = protect("jwks")(scope="read write")
+    with pytest.raises(ImproperlyConfigured, match=message):
+        call(view, token, method="post" if view is ScopesByMethodAsAList else "get")
+
+
+def test_the_token_stays_out_of_error_reports(settings, protect):
+    token = protect("jwks")()
+    settings.DEBUG = False  # what error e-mails and error trackers get
+    settings.OAUTH_RESOURCE_SERVER = {**settings.OAUTH_RESOURCE_SERVER, "TYPO": 1}  # fails inside authenticate
+    try:
+        call(Invoices, token)
+    except ImproperlyConfigured:
+        frames = ExceptionReporter(None, *sys.exc_info()).get_traceback_data()["frames"]
+    [frame] = [frame for frame in frames if frame["function"] == "authenticate"]
+    variables = dict(frame["vars"])
+    assert "parts" in variables and token not in str(variables)

@@ -109,6 +109,11 @@ def test_the_client_secret_stays_out_of_error_reports(settings):
     assert "value" in variables and secret not in str(variables)
 
 
+def test_database_mode_without_the_server_installed_says_so():
+    with pytest.raises(ImproperlyConfigured, match=r"database mode needs the server's apps"):
+        read_config({"MODE": "database"}, server_installed=False)
+
+
 def test_keys_that_are_not_strings_are_refused():
     assert refused({**JWKS, 1: "x"}) == "OAUTH_RESOURCE_SERVER's keys must be strings."
 

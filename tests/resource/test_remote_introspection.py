@@ -256,3 +256,17 @@ def test_inactive_answers_take_room_too(stub_issuer, clock, answers):
     with pytest.raises(InvalidToken):
         verifier.verify(garbage[0])
     assert calls(stub_issuer) == 51
+
+
+def test_a_request_too_large_for_the_server_is_an_inactive_token_not_an_outage(stub_issuer, clock, answers, verifier):
+    # 4,096 '/' are a plausible token, but form-encoded ('%2F') over the server's body limit: 413.
+    oversized, token = "/" * 4096, new_token()
+    answers[token] = active(stub_issuer, clock)
+    stub_issuer.introspection = lambda form: (
+        setattr(stub_issuer, "introspection_status", 413 if form["token"] == oversized else 200)
+        or answers.get(form["token"], {"active": False})
+    )
+    with pytest.raises(InvalidToken):
+        verifier.verify(oversized)
+    assert verifier.verify(token).client_id == CLIENT_ID  # no second of 503s for everyone else
+    assert calls(stub_issuer) == 2
