@@ -6,6 +6,7 @@ from django.db import transaction
 from audit.models import AuditAction
 from audit.services import record_application_change, record_event
 from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
+from .admin_realms import RealmAdmin  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .scope_grants import approve_pending_scopes, deny_pending_scopes
 from .services import revoke_tokens, set_application_active
@@ -49,11 +50,12 @@ class KeyPairInline(admin.TabularInline):
 
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "is_active", "token_format", "environments", "is_resource_server", "pending_scopes",
-                    "created_at")
-    list_filter = (PendingScopesFilter, "is_active", "token_format", "key_pairs__environment", "is_resource_server")
+    list_display = ("name", "realm", "owner", "is_active", "token_format", "environments", "is_resource_server",
+                    "pending_scopes", "created_at")
+    list_filter = (PendingScopesFilter, "realm", "is_active", "token_format", "key_pairs__environment",
+                   "is_resource_server")
     search_fields = ("name", "key_pairs__client_id", "owner__username", "owner__email")
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "realm")
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [KeyPairInline]

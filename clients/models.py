@@ -1,11 +1,23 @@
-"""Registered applications, their consumer keys and the scope registry."""
+"""Realms, registered applications, their consumer keys and the scope registry."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from tokens.protocol.errors import InvalidScope
+from tokens.protocol.keys import SUPPORTED_ALGORITHMS
 from tokens.protocol.scopes import format_scope, is_scope_token, parse_scope
+
+# The realm every application and signing key belonged to before realms existed; it keeps the
+# server's historic paths and OAUTH_ISSUER as its issuer (CONTRACT.md "Realms").
+DEFAULT_REALM = "default"
+
+# A realm name is one URL path segment: /realms/NAME/ (CONTRACT.md "Realms").
+validate_realm_name = RegexValidator(
+    r"\A[a-z0-9][a-z0-9-]{0,39}\Z",
+    "A realm name is 1 to 40 lowercase letters, digits and hyphens, starting with a letter or a digit.",
+)
 
 
 def validate_scope_name(value: str) -> None:
@@ -45,6 +57,63 @@ class TokenFormat(models.TextChoices):
     OPAQUE = "opaque", "Opaque"
 
 
+class Realm(models.Model):
+    """An isolated authorization server inside this deployment: its own applications and keys.
+
+    A setting left empty follows the server's (``OAUTH_ACCESS_TOKEN_LIFETIME`` and the others).
+    """
+
+    name = models.CharField(
+        max_length=40, unique=True, validators=[validate_realm_name],
+        help_text="Lowercase letters, digits and hyphens; the realm's URLs are under /realms/NAME/.",
+    )
+    enabled = models.BooleanField(default=True)
+    open_to_portal = models.BooleanField(
+        "open to the portal", default=False, help_text="Developers may register applications in this realm."
+    )
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Seconds; empty for the server's setting."
+    )
+    max_access_token_lifetime = models.PositiveIntegerField(
+        "maximum access token lifetime", null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Seconds; empty for the server's setting.",
+    )
+    default_token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True, default="")
+    jwt_algorithm = models.CharField(
+        "JWT algorithm", max_length=10, blank=True, default="",
+        choices=[("", "Server default"), *((name, name) for name in SUPPORTED_ALGORITHMS)],
+    )
+    client_credentials_enabled = models.BooleanField(
+        "client credentials grant", null=True, blank=True, help_text="Empty for the server's setting."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """The default realm keeps its name; a lifetime stays within the maximum when both are set."""
+        if self.pk is not None:
+            stored = Realm.objects.filter(pk=self.pk).values_list("name", flat=True).first()
+            if stored == DEFAULT_REALM and self.name != DEFAULT_REALM:
+                raise ValidationError({"name": "The default realm cannot be renamed."})
+        lifetime, maximum = self.access_token_lifetime, self.max_access_token_lifetime
+        if lifetime is not None and maximum is not None and lifetime > maximum:
+            raise ValidationError({"access_token_lifetime": "The lifetime cannot exceed the maximum lifetime."})
+
+
+def default_realm_pk() -> int:
+    """The default realm's id, for rows created by code that names no realm (made if missing)."""
+    # Only the id is read, so this keeps working in migrations written before later Realm fields.
+    pk = Realm.objects.filter(name=DEFAULT_REALM).values_list("pk", flat=True).first()
+    if pk is None:
+        pk = Realm.objects.get_or_create(name=DEFAULT_REALM, defaults={"open_to_portal": True})[0].pk
+    return pk
+
+
 class Application(models.Model):
     """A registered client application: what it may ask for and how its tokens look.
 
@@ -54,6 +123,7 @@ class Application(models.Model):
 
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
+    realm = models.ForeignKey(Realm, on_delete=models.PROTECT, related_name="applications", default=default_realm_pk)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="applications"
     )

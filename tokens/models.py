@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db import models
 
-from clients.models import Application, Environment, KeyPair, TokenFormat
+from clients.models import Application, Environment, KeyPair, Realm, TokenFormat, default_realm_pk
 
 
 class AccessToken(models.Model):
@@ -75,6 +75,7 @@ class SigningKey(models.Model):
     """
 
     kid = models.CharField(max_length=64, unique=True)
+    realm = models.ForeignKey(Realm, on_delete=models.PROTECT, related_name="signing_keys", default=default_realm_pk)
     algorithm = models.CharField(max_length=10)
     private_key = models.TextField()
     public_jwk = models.JSONField()

@@ -1,5 +1,7 @@
 """RFC 8414 metadata, RFC 7517 JWKS, key rotation, and /healthz."""
 
+import json
+
 import jwt
 import pytest
 
@@ -20,6 +22,41 @@ def test_metadata_names_our_endpoints(api_client, settings, make_application):
     assert body["grant_types_supported"] == ["client_credentials"]
     assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
     assert body["scopes_supported"] == ["read", "write"]
+
+
+# The document as the server published it before realms, for this issuer and scope registry: the
+# realm ``default`` must keep it byte for byte (CONTRACT.md "Realms").
+HISTORIC_METADATA = (
+    b'{"issuer": "https://auth.example.com", "token_endpoint": "https://auth.example.com/oauth/token", '
+    b'"jwks_uri": "https://auth.example.com/.well-known/jwks.json", '
+    b'"introspection_endpoint": "https://auth.example.com/oauth/introspect", '
+    b'"revocation_endpoint": "https://auth.example.com/oauth/revoke", "grant_types_supported": ["client_credentials"], '
+    b'"response_types_supported": [], "scopes_supported": ["read"], '
+    b'"token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
+    b'"introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
+    b'"revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
+    b'"access_token_signing_alg_values_supported": ["RS256"]}'
+)
+
+
+def test_metadata_of_the_default_realm_is_the_historic_document_byte_for_byte(client, settings, make_application):
+    make_application(scopes="read write")
+    Scope.objects.filter(name="read").update(visibility=ScopeVisibility.PUBLIC)
+    settings.OAUTH_ISSUER = "https://auth.example.com"
+    response = client.get("/.well-known/oauth-authorization-server")
+    assert response.content == HISTORIC_METADATA
+    assert response["Content-Type"] == "application/json"
+
+
+def test_jwks_of_the_default_realm_is_the_historic_document_byte_for_byte(client, db):
+    """The keys' stored JWKs in a "keys" array, and nothing of the realm they now belong to."""
+    response = client.get("/.well-known/jwks.json")
+    keys = list(SigningKey.objects.select_related("realm").order_by("-created_at", "-id"))
+    assert {key.realm.name for key in keys} == {"default"}
+    expected = json.dumps({"keys": [key.public_jwk for key in keys]}).encode()
+    assert response.content == expected
+    assert all(set(jwk) == {"kty", "n", "e", "kid", "alg", "use"} for jwk in response.json()["keys"])
+    assert (response["Content-Type"], response["Cache-Control"]) == ("application/json", "public, max-age=60")
 
 
 def test_metadata_lists_public_scopes_only(api_client, make_application):
