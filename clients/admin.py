@@ -6,7 +6,6 @@ from django.db import transaction
 from audit.models import AuditAction
 from audit.services import record_application_change, record_event
 from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
-from .admin_realms import RealmAdmin  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .scope_grants import approve_pending_scopes, deny_pending_scopes
 from .services import revoke_tokens, set_application_active
