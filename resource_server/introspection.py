@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
@@ -87,7 +86,7 @@ class IntrospectionVerifier:
         self._monotonic = monotonic
         self._failing_until = float("-inf")
 
-    @method_decorator(sensitive_variables("token"))  # never in error reports' frame variables
+    @sensitive_variables("token")  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` when the server cannot say."""
         if not is_plausible_token(token):
@@ -107,7 +106,7 @@ class IntrospectionVerifier:
             raise InvalidToken()
         return claims
 
-    @method_decorator(sensitive_variables("token"))
+    @sensitive_variables("token")
     def _introspect(self, token: str) -> TokenClaims | None:
         if self._monotonic() < self._failing_until:
             raise TemporarilyUnavailable(UNAVAILABLE)  # it failed a moment ago: no request waits on it again

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from jwt import PyJWKClient
 from jwt.exceptions import PyJWKClientError
@@ -170,7 +169,7 @@ class JWKSVerifier:
         )
         self._verified = ExpiringCache(config.cache_size, clock=clock)
 
-    @method_decorator(sensitive_variables("token", "remembered"))  # never in error reports' frame variables
+    @sensitive_variables("token", "remembered")  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` if no keys could ever be fetched."""
         if not is_plausible_token(token) or not looks_like_jwt(token):

@@ -23,8 +23,3 @@ def token_audience(environment: str) -> str:
 def accepted_audiences() -> list[str]:
     """Every audience this server's own resource side and introspection recognise as ours."""
     return [settings.OAUTH_AUDIENCE, sandbox_audience()]
-
-
-def is_sandbox(*, aud: str, env: str) -> bool:
-    """Whether a token's claims make it a sandbox token (either claim suffices)."""
-    return env == Environment.SANDBOX or aud == sandbox_audience()
