@@ -72,7 +72,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
                 f"{SETTING} is not set: an API project names its issuer, audience and mode there "
                 "(docs/protecting-apis.md)."
             )
-        return ResourceServerConfig(mode="database")
+        value = {"MODE": "database"}
     if not isinstance(value, Mapping):
         raise ImproperlyConfigured(f"{SETTING} must be a dict.")
     if not all(isinstance(name, str) for name in value):
@@ -96,6 +96,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
             )
         return ResourceServerConfig(mode="database")
     merged = {**DEFAULTS, **value}
+    cache_seconds = _seconds(merged, "CACHE_SECONDS")
     for name in REQUIRED[mode]:
         if not isinstance(merged.get(name), str) or not merged[name]:
             raise ImproperlyConfigured(f"{SETTING}['{name}'] is required in {mode} mode (a non-empty string).")
@@ -109,8 +110,8 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
         algorithms=_algorithms(merged["ALGORITHMS"]),
         client_id=_text(merged, "CLIENT_ID"),
         client_secret=_text(merged, "CLIENT_SECRET"),
-        cache_seconds=_seconds(merged, "CACHE_SECONDS"),
-        inactive_cache_seconds=min(_seconds(merged, "INACTIVE_CACHE_SECONDS"), _seconds(merged, "CACHE_SECONDS")),
+        cache_seconds=cache_seconds,
+        inactive_cache_seconds=min(_seconds(merged, "INACTIVE_CACHE_SECONDS"), cache_seconds),
         cache_size=_count(merged, "CACHE_SIZE"),
         jwks_max_age=_seconds(merged, "JWKS_MAX_AGE", least=1),
         timeout=_seconds(merged, "TIMEOUT", least=0.1),
