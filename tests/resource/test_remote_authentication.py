@@ -13,11 +13,9 @@ import time
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.views.debug import ExceptionReporter
-from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
-from rest_framework.views import APIView
 
-from resource_server import BearerTokenAuthentication, RequiredScopes, TokenClient
+from tests.remote_api.views import Invoices, SandboxInvoices  # the separate API project's own views
 from tests.resource.stub_issuer import (
     AUDIENCE,
     CLIENT_ID,
@@ -30,25 +28,6 @@ from tests.resource.stub_issuer import (
 
 factory = APIRequestFactory()
 MODES = ["jwks", "introspection"]
-
-
-class Invoices(APIView):
-    authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [RequiredScopes]
-    required_scopes = ["read"]
-    required_scopes_by_method = {"POST": ["write"]}
-
-    def get(self, request):
-        assert isinstance(request.user, TokenClient)
-        claims = request.auth
-        return Response({"client_id": request.user.client_id, "scope": claims.scope, "iss": claims.iss, "env": claims.env})
-
-    def post(self, request):
-        return Response({"created": True}, status=201)
-
-
-class SandboxInvoices(Invoices):
-    accept_sandbox_tokens = True
 
 
 def call(view, token: str | None = None, method: str = "get", authorization: str | None = None):
