@@ -1,5 +1,6 @@
 """DRF authentication for protected resources: ``Authorization: Bearer <token>`` (RFC 6750 §2.1)."""
 
+import logging
 from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
@@ -16,6 +17,8 @@ from .config import ResourceServerConfig
 from .modes import current_verifier
 
 SANDBOX = "sandbox"  # the ``env`` claim of a sandbox token
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,12 @@ class BearerTokenAuthentication(BaseAuthentication):
             claims = verifier.verify(parts[1].decode("ascii"))
         except UnicodeDecodeError:
             raise BearerException(InvalidToken()) from None
-        except (InvalidToken, TemporarilyUnavailable) as error:
+        except InvalidToken as error:
+            # Every mode gives the client the same answer: the reason (PyJWT's words in jwks mode,
+            # some of them the token's own text) is for this API's developers, at DEBUG.
+            logger.debug("access token refused: %s", error.description)
+            raise BearerException(InvalidToken()) from None
+        except TemporarilyUnavailable as error:
             raise BearerException(error) from None
         if _is_sandbox(claims, config) and not _accepts_sandbox_tokens(request):
             raise BearerException(InvalidToken("Sandbox tokens are not accepted by this resource."))

@@ -7,6 +7,7 @@ because the issuer is down 503 ``temporarily_unavailable``, never a 500 and neve
 Sandbox tokens pass only views that opt in.
 """
 
+import base64
 import sys
 import time
 
@@ -89,6 +90,18 @@ def test_a_token_the_issuer_does_not_vouch_for_is_invalid_token(protect, stub_is
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith('Bearer realm="api", error="invalid_token", error_description="')
     assert response.data["error"] == "invalid_token"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_gives_a_refused_token_the_same_description_never_the_tokens_text(protect, stub_issuer, key, mode):
+    protect(mode)
+    header = '{"alg":"RS256","typ":"at+jwt","kid":"%s","crit":["x , error=evil"]}' % key.kid
+    payload = '{"sub":"x"}'
+    crafted = ".".join(base64.urlsafe_b64encode(part.encode()).decode().rstrip("=") for part in (header, payload, "sig"))
+    for token in (crafted, stub_issuer.forge_alg_none(key, time.time())):
+        response = call(Invoices, token)
+        assert response.data == {"error": "invalid_token", "error_description": "The access token is invalid, expired or revoked."}
+        assert "evil" not in response["WWW-Authenticate"]
 
 
 @pytest.mark.parametrize("mode", MODES)
