@@ -13,8 +13,9 @@ from .services import revoke_tokens, set_application_active
 
 @admin.register(Scope)
 class ScopeAdmin(admin.ModelAdmin):
-    list_display = ("name", "visibility", "description")
-    list_filter = ("visibility",)
+    list_display = ("name", "realm", "visibility", "description")
+    list_filter = ("realm", "visibility")
+    list_select_related = ("realm",)
     search_fields = ("name", "description")
     radio_fields = {"visibility": admin.VERTICAL}
 

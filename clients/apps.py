@@ -7,7 +7,8 @@ class ClientsConfig(AppConfig):
     verbose_name = "Applications"
 
     def ready(self) -> None:
-        from .models import Application, KeyPair
+        from .models import Application, KeyPair, Realm
+        from .realms import forget_realms
         from .registry import forget_clients
 
         # Every save and delete, the admin's forms included, makes processes read clients again
@@ -18,3 +19,9 @@ class ClientsConfig(AppConfig):
         for model in (Application, KeyPair):
             post_save.connect(forget, sender=model, weak=False, dispatch_uid=f"forget-clients-save-{model.__name__}")
             post_delete.connect(forget, sender=model, weak=False, dispatch_uid=f"forget-clients-delete-{model.__name__}")
+
+        def forget_realm(**kwargs) -> None:
+            forget_realms()
+
+        post_save.connect(forget_realm, sender=Realm, weak=False, dispatch_uid="forget-realms-save")
+        post_delete.connect(forget_realm, sender=Realm, weak=False, dispatch_uid="forget-realms-delete")

@@ -25,32 +25,6 @@ def validate_scope_name(value: str) -> None:
         raise ValidationError("A scope name is printable ASCII without spaces, quotes or backslashes.")
 
 
-class ScopeVisibility(models.TextChoices):
-    PUBLIC = "public", "Public: developers take it themselves in the portal"
-    RESTRICTED = "restricted", "Restricted: an operator grants it"
-
-
-class Scope(models.Model):
-    """A scope name applications may choose from, with what it grants and who may grant it.
-
-    Restricted is the default: a scope becomes self-service only by its owner's decision.
-    """
-
-    name = models.CharField(max_length=100, unique=True, validators=[validate_scope_name])
-    description = models.CharField(max_length=255, blank=True)
-    visibility = models.CharField(
-        max_length=10, choices=ScopeVisibility.choices, default=ScopeVisibility.RESTRICTED,
-        help_text="Public scopes are granted to any developer who asks in the portal; a portal request "
-        "for a restricted one waits for an operator's approval.",
-    )
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class TokenFormat(models.TextChoices):
     DEFAULT = "", "Server default"
     JWT = "jwt", "JWT (RFC 9068)"
@@ -94,12 +68,19 @@ class Realm(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_REALM
+
     def clean(self) -> None:
-        """The default realm keeps its name; a lifetime stays within the maximum when both are set."""
+        """A realm keeps its name (its issuer and URLs are made of it); the default one stays enabled;
+        a lifetime stays within the maximum when both are set."""
         if self.pk is not None:
             stored = Realm.objects.filter(pk=self.pk).values_list("name", flat=True).first()
-            if stored == DEFAULT_REALM and self.name != DEFAULT_REALM:
-                raise ValidationError({"name": "The default realm cannot be renamed."})
+            if stored is not None and stored != self.name:
+                raise ValidationError({"name": "A realm cannot be renamed: its issuer and URLs are made of its name."})
+        if self.name == DEFAULT_REALM and not self.enabled:
+            raise ValidationError({"enabled": "The default realm cannot be disabled."})
         lifetime, maximum = self.access_token_lifetime, self.max_access_token_lifetime
         if lifetime is not None and maximum is not None and lifetime > maximum:
             raise ValidationError({"access_token_lifetime": "The lifetime cannot exceed the maximum lifetime."})
@@ -112,6 +93,35 @@ def default_realm_pk() -> int:
     if pk is None:
         pk = Realm.objects.get_or_create(name=DEFAULT_REALM, defaults={"open_to_portal": True})[0].pk
     return pk
+
+
+class ScopeVisibility(models.TextChoices):
+    PUBLIC = "public", "Public: developers take it themselves in the portal"
+    RESTRICTED = "restricted", "Restricted: an operator grants it"
+
+
+class Scope(models.Model):
+    """A scope name applications may choose from, with what it grants and who may grant it.
+
+    Restricted is the default: a scope becomes self-service only by its owner's decision. A scope
+    belongs to one realm: the same name in two realms is two scopes, each with its own meaning.
+    """
+
+    realm = models.ForeignKey("Realm", on_delete=models.CASCADE, related_name="scopes", default=default_realm_pk)
+    name = models.CharField(max_length=100, validators=[validate_scope_name])
+    description = models.CharField(max_length=255, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=ScopeVisibility.choices, default=ScopeVisibility.RESTRICTED,
+        help_text="Public scopes are granted to any developer who asks in the portal; a portal request "
+        "for a restricted one waits for an operator's approval.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["realm", "name"], name="scope_name_per_realm")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Application(models.Model):
@@ -190,7 +200,7 @@ class Application(models.Model):
         if errors:
             raise ValidationError(errors)
         for field in ("scopes", "pending_scopes"):
-            unknown = unknown_scopes(sets[field])
+            unknown = unknown_scopes(sets[field], realm_id=self.realm_id)
             if unknown:
                 errors[field] = f"Not in the scope registry: {' '.join(sorted(unknown))}. Add it under Scopes first."
         if not sets["default_scopes"] <= sets["scopes"] | sets["pending_scopes"]:
@@ -201,11 +211,11 @@ class Application(models.Model):
         self.pending_scopes = format_scope(sets["pending_scopes"] - sets["scopes"])
 
 
-def unknown_scopes(names: frozenset[str]) -> frozenset[str]:
-    """The names that are not in the scope registry (one query, none for no names)."""
+def unknown_scopes(names: frozenset[str], *, realm_id: int) -> frozenset[str]:
+    """The names that are not in the realm's scope registry (one query, none for no names)."""
     if not names:
         return frozenset()
-    return names - set(Scope.objects.filter(name__in=names).values_list("name", flat=True))
+    return names - set(Scope.objects.filter(realm_id=realm_id, name__in=names).values_list("name", flat=True))
 
 
 class Environment(models.TextChoices):

@@ -16,33 +16,34 @@ from tokens.protocol.scopes import format_scope
 from .models import Application, Scope, ScopeVisibility, unknown_scopes
 
 
-def public_scope_names() -> list[str]:
-    """The names of the public scopes, sorted: what RFC 8414 ``scopes_supported`` advertises."""
-    return list(Scope.objects.filter(visibility=ScopeVisibility.PUBLIC).values_list("name", flat=True))
+def public_scope_names(*, realm_id: int) -> list[str]:
+    """The names of the realm's public scopes, sorted: what its RFC 8414 ``scopes_supported`` advertises."""
+    return list(Scope.objects.filter(realm_id=realm_id, visibility=ScopeVisibility.PUBLIC).values_list("name", flat=True))
 
 
-def register_scopes(names: Iterable[str], *, visibility: str = ScopeVisibility.RESTRICTED) -> list[Scope]:
-    """Add the names the registry lacks, restricted unless told otherwise; return the new rows.
+def register_scopes(names: Iterable[str], *, realm_id: int, visibility: str = ScopeVisibility.RESTRICTED) -> list[Scope]:
+    """Add the names the realm's registry lacks, restricted unless told otherwise; return the new rows.
 
     Existing scopes keep their visibility: that is their owner's decision, not this caller's.
     """
-    missing = unknown_scopes(frozenset(names))
-    created = [Scope(name=name, visibility=visibility) for name in sorted(missing)]
+    missing = unknown_scopes(frozenset(names), realm_id=realm_id)
+    created = [Scope(realm_id=realm_id, name=name, visibility=visibility) for name in sorted(missing)]
     for scope in created:
         scope.full_clean()
     return Scope.objects.bulk_create(created)
 
 
 def split_scope_request(
-    requested: frozenset[str], *, granted: frozenset[str] = frozenset()
+    requested: frozenset[str], *, realm_id: int, granted: frozenset[str] = frozenset()
 ) -> tuple[frozenset[str], frozenset[str]]:
-    """Split what a developer asks for into (allowed now, pending approval).
+    """Split what a developer asks for in a realm into (allowed now, pending approval).
 
-    Public scopes and scopes already granted are allowed; everything else waits for an operator.
-    Leaving a scope out of a request gives it up (granted) or withdraws it (pending).
+    The realm's public scopes and scopes already granted are allowed; everything else waits for
+    an operator. Leaving a scope out of a request gives it up (granted) or withdraws it (pending).
     """
     public = set(
-        Scope.objects.filter(name__in=requested, visibility=ScopeVisibility.PUBLIC).values_list("name", flat=True)
+        Scope.objects.filter(realm_id=realm_id, name__in=requested, visibility=ScopeVisibility.PUBLIC)
+        .values_list("name", flat=True)
     )
     allowed = requested & (granted | public)
     return frozenset(allowed), requested - allowed

@@ -17,7 +17,7 @@ from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.scopes import format_scope, parse_scope
 
 from .lockout import record_client_failure
-from .models import Application, Environment, KeyPair
+from .models import Application, Environment, KeyPair, Realm, default_realm_pk
 from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
@@ -49,20 +49,23 @@ def create_application(
     client_credentials_enabled: bool = True,
     self_service: bool = False,
     create_missing_scopes: bool = False,
+    realm: Realm | None = None,
 ) -> Application:
-    """Register an application with its scopes; raise ValidationError for bad fields.
+    """Register an application with its scopes in a realm (the default one unless given); raise ValidationError for bad fields.
 
     An operator (``self_service=False``: admin, commands) grants ``scopes`` outright. A developer
     (``self_service=True``: the portal) asks for them: public ones are granted, restricted ones
-    wait as pending. Scopes the registry lacks are refused, unless ``create_missing_scopes``
+    wait as pending. Scopes the realm's registry lacks are refused, unless ``create_missing_scopes``
     adds them to it, restricted (never for self-service).
     """
+    realm_id = realm.pk if realm is not None else default_realm_pk()
     requested = parse_scope(scopes)
     default = requested if default_scopes is None else parse_scope(default_scopes)
     if create_missing_scopes and not self_service:
-        register_scopes(requested)
-    allowed, pending = split_scope_request(requested) if self_service else (requested, frozenset())
+        register_scopes(requested, realm_id=realm_id)
+    allowed, pending = split_scope_request(requested, realm_id=realm_id) if self_service else (requested, frozenset())
     application = Application(
+        realm_id=realm_id,
         name=name,
         description=description,
         owner=owner,
@@ -76,7 +79,8 @@ def create_application(
     )
     application.full_clean()
     application.save()
-    details = {"name": name, **({"pending_scopes": application.pending_scopes} if pending else {})}
+    details = {"name": name, "realm": application.realm.name,
+               **({"pending_scopes": application.pending_scopes} if pending else {})}
     record_event(AuditAction.APPLICATION_CREATED, application=application, details=details)
     return application
 
@@ -107,7 +111,9 @@ def update_application(*, application: Application, **changes: Any) -> Applicati
         if field in changes:
             changes[field] = format_scope(parse_scope(changes[field]))
     if "scopes" in changes:
-        allowed, pending = split_scope_request(parse_scope(changes["scopes"]), granted=application.allowed_scope_set)
+        allowed, pending = split_scope_request(
+            parse_scope(changes["scopes"]), realm_id=application.realm_id, granted=application.allowed_scope_set
+        )
         changes.update(scopes=format_scope(allowed), pending_scopes=format_scope(pending))
     changed = [field for field, value in changes.items() if getattr(application, field) != value]
     for field in changed:

@@ -1,6 +1,6 @@
 """Tell every process that something changed: at once on this host, within a bound elsewhere.
 
-A change (a signing key rotation, a token revocation, a changed application or key pair) is announced after its transaction commits,
+A change (a signing key rotation, a token revocation, a changed application, key pair or realm) is announced after its transaction commits,
 and each process compares the change's *version* with the one it last acted on:
 
 - on this host, a stamp file under ``VAR_DIR`` that every process maps into its memory
@@ -182,3 +182,4 @@ def _shared_cache():
 signing_keys_changed = Announcement("signing-keys")
 clients_changed = Announcement("clients")
 tokens_revoked = Announcement("token-revocations")
+realms_changed = Announcement("realms")

@@ -12,9 +12,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clients.models import KeyPair
+from clients.realms import drop_known_realms
 from clients.registry import drop_known_clients
 from clients.services import IssuedKeys, create_application, generate_keys
-from cluster.announcements import clients_changed, signing_keys_changed, tokens_revoked
+from cluster.announcements import clients_changed, realms_changed, signing_keys_changed, tokens_revoked
 from cluster.shared_cache import forget_shared_cache_outage
 from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
@@ -40,13 +41,14 @@ def _clear_only_our_cache_keys():
 
 
 def _forget_everything() -> None:
-    for announcement in (signing_keys_changed, clients_changed, tokens_revoked):
+    for announcement in (signing_keys_changed, clients_changed, tokens_revoked, realms_changed):
         announcement.forget()
     key_store.invalidate()
     forget_shared_cache_outage()
     cache.clear()
     forget_token_facts()
     drop_known_clients()
+    drop_known_realms()
     discard_pending_counts()
 
 

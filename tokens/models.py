@@ -66,7 +66,7 @@ class KeyRole(models.TextChoices):
 
 
 class SigningKey(models.Model):
-    """A JWT signing key: one ``next``, one ``active``, and retired ones still published a while.
+    """A realm's JWT signing key: one ``next``, one ``active``, and retired ones still published a while.
 
     The next key is in the JWKS before it signs anything, so a verifier that fetched the JWKS
     before a rotation already knows the key that takes over. A retired key stays published until
@@ -75,7 +75,7 @@ class SigningKey(models.Model):
     """
 
     kid = models.CharField(max_length=64, unique=True)
-    realm = models.ForeignKey(Realm, on_delete=models.PROTECT, related_name="signing_keys", default=default_realm_pk)
+    realm = models.ForeignKey(Realm, on_delete=models.CASCADE, related_name="signing_keys", default=default_realm_pk)
     algorithm = models.CharField(max_length=10)
     private_key = models.TextField()
     public_jwk = models.JSONField()
@@ -88,9 +88,10 @@ class SigningKey(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # At most one key signs and one waits: two processes rotating at once cannot both win.
+            # At most one key signs and one waits in each realm: two processes rotating at once cannot both win.
             models.UniqueConstraint(
-                fields=["role"], condition=models.Q(role__in=["next", "active"]), name="signing_key_one_per_role"
+                fields=["realm", "role"], condition=models.Q(role__in=["next", "active"]),
+                name="signing_key_one_per_realm_role",
             )
         ]
 

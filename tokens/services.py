@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import log_event, record_event
+from clients.models import default_realm_pk
 from clients.registry import Client, find_client
 from clients.scope_grants import public_scope_names
 from clients.services import authenticate_client
@@ -124,7 +125,7 @@ def server_metadata() -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "grant_types_supported": [CLIENT_CREDENTIALS],
         "response_types_supported": [],
-        "scopes_supported": public_scope_names(),  # RFC 8414 §2 lets restricted ones go unadvertised
+        "scopes_supported": public_scope_names(realm_id=default_realm_pk()),  # RFC 8414 §2 lets restricted ones go unadvertised
         "token_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
-from clients.models import Application, KeyPair, Scope
+from clients.models import Application, KeyPair, Scope, default_realm_pk
 from clients.services import generate_keys
 from tests.endpoints.test_no_leaks import admin_pages, fragments
 from tokens.encryption import decrypt_private_key
@@ -162,8 +162,10 @@ def test_revoke_token_action(admin_client, issued, request_token):
 def test_scopes_can_be_listed_added_and_searched(admin_client, db):
     form = admin_client.get("/admin/clients/scope/add/").context["adminform"].form
     assert form["visibility"].initial == "restricted"  # public only by the owner's decision
+    assert form["realm"].initial == default_realm_pk()
     response = admin_client.post(
-        "/admin/clients/scope/add/", {"name": "reports:read", "description": "Read reports", "visibility": "restricted"}
+        "/admin/clients/scope/add/",
+        {"realm": default_realm_pk(), "name": "reports:read", "description": "Read reports", "visibility": "restricted"},
     )
     assert response.status_code == 302
     assert listed(admin_client.get("/admin/clients/scope/", {"q": "reports"})) == ["reports:read"]

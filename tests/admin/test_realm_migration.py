@@ -1,4 +1,4 @@
-"""clients 0005-0007 and tokens 0006-0007 on a populated database: every row joins the realm ``default``.
+"""clients 0005-0008 and tokens 0006-0008 on a populated database: every row joins the realm ``default``.
 
 CONTRACT.md "Realms": the realm ``default`` keeps every path and document of the server before
 realms, so the JWKS and the metadata read the same bytes after the migration as before it.
@@ -9,14 +9,14 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from clients.models import DEFAULT_REALM, Application, Realm
+from clients.models import DEFAULT_REALM, Application, Realm, Scope
 from clients.services import create_application, generate_keys
 from tests.conftest import _forget_everything
 from tokens.keystore import key_store, rotate_signing_key
 from tokens.models import SigningKey
 
 BEFORE = [("clients", "0004_tokens_not_before"), ("tokens", "0005_issuance_counts_and_revoked_index")]
-AFTER = [("clients", "0007_application_realm_required"), ("tokens", "0007_signingkey_realm_required")]
+AFTER = [("clients", "0008_scope_realm"), ("tokens", "0008_signing_keys_per_realm")]
 
 
 @pytest.fixture
@@ -36,12 +36,15 @@ def migrate(executor: MigrationExecutor, targets: list[tuple[str, str]]):
     return executor.loader.project_state(targets).apps
 
 
-def populate(old) -> None:
+def populate(old, *, scopes: bool = True) -> None:
     """Applications with key pairs, tokens of both formats and an extra signing key, as before realms."""
     Application, KeyPair = old.get_model("clients", "Application"), old.get_model("clients", "KeyPair")
     AccessToken, SigningKey = old.get_model("tokens", "AccessToken"), old.get_model("tokens", "SigningKey")
-    IssuanceCount = old.get_model("tokens", "IssuanceCount")
+    IssuanceCount, Scope = old.get_model("tokens", "IssuanceCount"), old.get_model("clients", "Scope")
     now = timezone.now()
+    if scopes:
+        Scope.objects.create(name="read", visibility="public")
+        Scope.objects.create(name="admin", visibility="restricted")
     for number, token_format in enumerate(["jwt", "opaque", "opaque"]):
         application = Application.objects.create(name=f"app-{number}", scopes="read", token_format=token_format)
         pair = KeyPair.objects.create(application=application, client_id=f"client-{number}", secret_hash="0" * 64)
@@ -78,14 +81,19 @@ def test_every_application_and_signing_key_joins_the_default_realm(migrator):
     assert SigningKey.objects.count() == 4
     assert set(SigningKey.objects.values_list("realm_id", flat=True)) == {default.pk}
     assert AccessToken.objects.count() == 3  # the tokens are untouched
+    Scope = new.get_model("clients", "Scope")
+    assert sorted(Scope.objects.values_list("name", "visibility", "realm__name")) == [
+        ("admin", "restricted", "default"), ("read", "public", "default")]
 
 
 def test_jwks_and_metadata_read_the_same_bytes_after_the_migration(migrator, client, settings):
     settings.OAUTH_ISSUER = "https://auth.example.com"
     rotate_signing_key()
     rotate_signing_key()
+    Scope.objects.create(name="read", visibility="public")  # kept by the migrations both ways
     before = [client.get(path).content for path in ("/.well-known/jwks.json", "/.well-known/oauth-authorization-server")]
-    populate(migrate(migrator, BEFORE))
+    assert b'"scopes_supported": ["read"]' in before[1]
+    populate(migrate(migrator, BEFORE), scopes=False)
     migrate(migrator, AFTER)
     after = [client.get(path).content for path in ("/.well-known/jwks.json", "/.well-known/oauth-authorization-server")]
     assert after == before

@@ -45,7 +45,15 @@ def test_a_lifetime_above_the_realms_maximum_is_refused(default):
 
 def test_the_default_realm_cannot_be_renamed(default):
     default.name = "renamed"
-    assert errors_of(default)["name"] == ["The default realm cannot be renamed."]
+    assert errors_of(default)["name"] == ["A realm cannot be renamed: its issuer and URLs are made of its name."]
+
+
+def test_no_realm_can_be_renamed_and_the_default_one_stays_enabled(default):
+    alpha = Realm.objects.create(name="alpha")
+    alpha.name = "beta"
+    assert errors_of(alpha)["name"] == ["A realm cannot be renamed: its issuer and URLs are made of its name."]
+    default.enabled = False
+    assert errors_of(default)["enabled"] == ["The default realm cannot be disabled."]
 
 
 def test_a_realm_with_applications_is_never_deleted(default, make_application):

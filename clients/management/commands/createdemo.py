@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from clients.models import Application, ScopeVisibility
+from clients.models import Application, ScopeVisibility, default_realm_pk
 from clients.scope_grants import register_scopes
 from clients.services import create_application, generate_keys
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
                 return
             # A fresh demo install: `read` is public so the portal's walkthrough needs no operator.
             # An existing `read` keeps the visibility its owner chose.
-            register_scopes(["read"], visibility=ScopeVisibility.PUBLIC)
+            register_scopes(["read"], realm_id=default_realm_pk(), visibility=ScopeVisibility.PUBLIC)
             application = create_application(name="demo", scopes="read", description="Made by make run.")
             keys = generate_keys(application=application)
         token_url = f"{settings.OAUTH_ISSUER}/oauth/token"
