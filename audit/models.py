@@ -19,6 +19,9 @@ class AuditAction(models.TextChoices):
     SCOPES_APPROVED = "scopes_approved", "Scopes approved"
     SCOPES_DENIED = "scopes_denied", "Scopes denied"
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+    REALM_CREATED = "realm_created", "Realm created"
+    REALM_CHANGED = "realm_changed", "Realm changed"
+    REALM_DELETED = "realm_deleted", "Realm deleted"
 
 
 class AuditEvent(models.Model):

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -21,6 +22,79 @@ from .models import Application, Environment, KeyPair, Realm, default_realm_pk
 from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
+
+
+# What an operator may set on a realm besides its name (CONTRACT.md "Realms"); empty follows the server.
+REALM_SETTINGS = (
+    "enabled",
+    "open_to_portal",
+    "access_token_lifetime",
+    "max_access_token_lifetime",
+    "default_token_format",
+    "jwt_algorithm",
+    "client_credentials_enabled",
+)
+
+
+@transaction.atomic
+def create_realm(*, name: str, **settings: Any) -> Realm:
+    """Create a realm (CONTRACT.md "Realms") with its audit row; raise ValidationError for a bad name or setting.
+
+    ``settings`` are among ``REALM_SETTINGS``; lifetimes in seconds. Its signing keys are made
+    when it first signs or publishes its JWKS; it serves on every process of this host at once,
+    and within ``OAUTH_REVOCATION_POLL_SECONDS`` on instances sharing Redis (``clients.realms``).
+    """
+    unknown = set(settings) - set(REALM_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a realm setting: {', '.join(sorted(unknown))}")
+    realm = Realm(name=name, **settings)
+    realm.full_clean()
+    realm.save()
+    record_event(AuditAction.REALM_CREATED, details={"realm": name, **_realm_details(realm, REALM_SETTINGS)})
+    return realm
+
+
+@transaction.atomic
+def update_realm(*, realm: Realm, **changes: Any) -> list[str]:
+    """Change a realm's settings (not its name) with an audit row naming the fields; return them.
+
+    Disabling a realm makes its endpoints answer 404 and its tokens stop working, here at once,
+    elsewhere within the realms' bound (``clients.realms``); enabling it again revives the tokens
+    that have not expired. Raises ValidationError (the default realm cannot be disabled).
+    """
+    unknown = set(changes) - set(REALM_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a realm setting: {', '.join(sorted(unknown))}")
+    changed = [field for field, value in changes.items() if getattr(realm, field) != value]
+    for field in changed:
+        setattr(realm, field, changes[field])
+    realm.full_clean()
+    if changed:
+        realm.save(update_fields=changed)
+        record_realm_change(realm, changed_fields=changed)
+    return changed
+
+
+def record_realm_change(realm: Realm, *, changed_fields: list[str]) -> None:
+    """The audit row of a realm's edit (admin or service): which fields, and their new values."""
+    if changed_fields:
+        record_event(AuditAction.REALM_CHANGED, details={"realm": realm.name, **_realm_details(realm, changed_fields)})
+
+
+@transaction.atomic
+def delete_realm(*, realm: Realm) -> None:
+    """Delete a realm with its signing keys and scopes; raise ProtectedError while it has applications.
+
+    The default realm is never deleted (ValidationError).
+    """
+    if realm.is_default:
+        raise ValidationError("The default realm cannot be deleted.")
+    record_event(AuditAction.REALM_DELETED, details={"realm": realm.name})
+    realm.delete()
+
+
+def _realm_details(realm: Realm, fields) -> dict[str, Any]:
+    return {field: getattr(realm, field) for field in sorted(fields)}
 
 
 @dataclass(frozen=True, slots=True)
