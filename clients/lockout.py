@@ -67,17 +67,18 @@ def _record_failure(kind: str, counted: Counted) -> None:
             cache.delete(count_key)  # the next window starts counting from zero
 
 
-def record_client_failure(*, client_id: str, address: str) -> None:
-    """Count a failed client authentication; past the threshold, refuse it with 429.
+def record_client_failure(*, client_id: str, address: str, realm: str) -> None:
+    """Count a failed client authentication in a realm; past the threshold, refuse it with 429.
 
     Called only once the credentials have proved wrong, so a right secret never meets a lockout
     and a good request costs no cache round trip (CONTRACT "Client credentials over their life").
-    Failures are counted against the client id as sent and the address. While either is locked,
+    Failures are counted against the client id as sent and the address, each within the realm
+    (a realm's clients cannot lock another realm's out). While either is locked,
     ``TooManyRequests`` is raised (and nothing more is counted) instead of returning: the caller
     then answers 429 rather than 401.
     """
     policy = lockout_policy()
-    counted = (("client_id", client_id, policy), ("address", address, policy))
+    counted = ((f"{realm}:client_id", client_id, policy), (f"{realm}:address", address, policy))
     retry_after = locked_for(kind=CLIENT_AUTHENTICATION, counted=counted)
     if retry_after is not None:
         raise TooManyRequests("Too many failed authentication attempts; try again later.", retry_after=retry_after)

@@ -39,6 +39,7 @@ _FIELDS = (
     "secret_hash",
     "tokens_not_before",
     "application_id",
+    "application__realm__name",
     "application__is_active",
     "application__is_resource_server",
     "application__scopes",
@@ -54,6 +55,8 @@ _FIELDS = (
 class Client:
     """A key pair with what its application says about it, as this process last read them.
 
+    ``realm`` is the name of the application's realm: the only one where this client authenticates.
+
     ``tokens_not_before`` is in whole seconds since the epoch, rounded up: a token whose ``iat``
     is below it was issued before a "Revoke all tokens", "Revoke keys" or disabling (0: none).
     """
@@ -61,6 +64,7 @@ class Client:
     client_id: str
     key_pair_id: int
     application_id: int
+    realm: str
     environment: str
     secret_hash: str
     is_active: bool
@@ -112,13 +116,14 @@ def _load(client_id: str) -> Client | None:
     row = KeyPair.objects.filter(client_id=client_id).values_list(*_FIELDS).first()
     if row is None:
         return None
-    (key_pair_id, client_id, environment, secret_hash, key_pair_not_before, application_id, is_active,
+    (key_pair_id, client_id, environment, secret_hash, key_pair_not_before, application_id, realm, is_active,
      is_resource_server, scopes, default_scopes, client_credentials_enabled, token_format, token_lifetime,
      application_not_before) = row
     return Client(
         client_id=client_id,
         key_pair_id=key_pair_id,
         application_id=application_id,
+        realm=realm,
         environment=environment,
         secret_hash=secret_hash,
         is_active=is_active,

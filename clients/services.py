@@ -18,7 +18,7 @@ from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.scopes import format_scope, parse_scope
 
 from .lockout import record_client_failure
-from .models import Application, Environment, KeyPair, Realm, default_realm_pk
+from .models import DEFAULT_REALM, Application, Environment, KeyPair, Realm, default_realm_pk
 from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
@@ -313,31 +313,39 @@ def set_application_active(*, application: Application, is_active: bool) -> bool
     return True
 
 
-def authenticate_client(*, credentials: ClientCredentials) -> Client:
-    """The client whose credentials these are (RFC 6749 §2.3.1); no query once this process knows it.
+def authenticate_client(*, credentials: ClientCredentials, realm: str = DEFAULT_REALM) -> Client:
+    """The client of the realm named realm whose credentials these are (RFC 6749 §2.3.1); no query once this process knows it.
 
-    An unknown client, a wrong secret and a disabled application look the same to the caller:
-    ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or address has failed too
-    often. Right credentials are never refused by a lockout, and cost no lockout lookup.
+    An unknown client, a client of another realm, a wrong secret and a disabled application look
+    the same to the caller: ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or
+    address has failed too often in this realm. Right credentials are never refused by a lockout,
+    and cost no lockout lookup.
     """
     client_id = credentials.client_id
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
-    client = find_client(client_id) if plausible else None
-    secret_matches = check_client_secret(credentials.client_secret, client.secret_hash if client else None)
-    if secret_matches and client.is_active:
+    found = find_client(client_id) if plausible else None
+    # Another realm's client is unknown here (CONTRACT.md "Realms"); its secret is still checked, so
+    # both cost the same.
+    client = found if found is not None and found.realm == realm else None
+    secret_matches = check_client_secret(credentials.client_secret, found.secret_hash if found else None)
+    if client is not None and secret_matches and client.is_active:
         return client
-    reason = "unknown_client" if client is None else "wrong_secret" if not secret_matches else "application_disabled"
-    application_id = client.application_id if client else None
+    if client is None:
+        reason = "unknown_client" if found is None else "other_realm"
+    else:
+        reason = "wrong_secret" if not secret_matches else "application_disabled"
+    application_id = found.application_id if found else None
     # An id that matched nothing may be a secret sent in the wrong field: only its digest is kept.
-    recorded_id = client_id if client else digest_unknown_identifier(client_id)
-    details = {"reason": reason}
+    recorded_id = client_id if found else digest_unknown_identifier(client_id)
+    in_realm = {} if realm == DEFAULT_REALM else {"realm": realm}
+    details = {"reason": reason, **in_realm}
     try:
-        record_client_failure(client_id=client_id, address=current_address())
+        record_client_failure(client_id=client_id, address=current_address(), realm=realm)
     except TooManyRequests:
         # Logged only: a flood must not fill the table.
         log_event(AuditAction.CLIENT_AUTH_FAILED, application=application_id, client_id=recorded_id,
-                  details={"reason": "locked_out"})
+                  details={"reason": "locked_out", **in_realm})
         raise
     record_event(AuditAction.CLIENT_AUTH_FAILED, application=application_id, client_id=recorded_id, details=details,
                  user=None)

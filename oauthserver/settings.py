@@ -159,7 +159,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OAuth 2.0 authorization server",
-    "DESCRIPTION": "Client credentials grant (RFC 6749 §4.4), introspection (RFC 7662), revocation (RFC 7009).",
+    "DESCRIPTION": "Client credentials grant (RFC 6749 §4.4), introspection (RFC 7662), revocation (RFC 7009). "
+    "The paths are the default realm's; every other realm serves the same endpoints and documents under "
+    "/realms/{realm}/ (its metadata also at /.well-known/oauth-authorization-server/realms/{realm}).",
+    "PREPROCESSING_HOOKS": ["tokens.openapi.only_default_realm_paths"],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tokens.openapi.add_plain_views"],

@@ -4,11 +4,12 @@ A resource server checks a token on every request, so each process keeps what it
 
 - JWTs it has verified, by the token itself: their signature and claims never change. Expiry,
   issuer, audience and that the key is still published are checked again on every use.
-- Opaque tokens' claims, by hash, as read from their records, for at most
+- Opaque tokens' claims, by hash, as read from their records (with their realm's issuer, which
+  every use compares with the realm asked), for at most
   ``OAUTH_TOKEN_STATE_CACHE_SECONDS``: then the record is read again, so a token whose record
   cleartokens deleted is unknown again.
-- The revoked set: the ``jti`` of every unexpired token revoked one by one (RFC 7009), with its
-  expiry, kept until it expires even once its row is gone. Read in full at start and every
+- The revoked set: the realm and ``jti`` of every unexpired token revoked one by one (RFC 7009),
+  with its expiry, kept until it expires even once its row is gone. Read in full at start and every
   ``OAUTH_TOKEN_STATE_CACHE_SECONDS``; in between, each
   time the ``token-revocations`` announcement changes (``cluster.announcements``: at once on this
   host, within ``OAUTH_REVOCATION_POLL_SECONDS`` on instances sharing Redis) only what was revoked
@@ -78,17 +79,17 @@ def remember_opaque_claims(token_hash: str, claims: TokenClaims) -> None:
 
 class _RevokedSet:
     def __init__(self) -> None:
-        self._expiries: dict[str, int] = {}
+        self._expiries: dict[tuple[str, str], int] = {}  # (realm name, jti) -> exp
         self._version: Version | None = None
         self._read_at: datetime | None = None  # when the last read began, by this host's clock
         self._full_read_due = float("-inf")
         self._lock = threading.Lock()
 
-    def contains(self, jti: str, *, now: datetime) -> bool:
+    def contains(self, realm: str, jti: str, *, now: datetime) -> bool:
         version = tokens_revoked.version()  # before the read: a revocation racing it is read next time
         if version != self._version or time.monotonic() >= self._full_read_due:
             self._read(version)
-        expiry = self._expiries.get(jti)
+        expiry = self._expiries.get((realm, jti))
         return expiry is not None and expiry > now.timestamp()
 
     def _read(self, version: Version) -> None:
@@ -114,9 +115,9 @@ class _RevokedSet:
 _revoked = _RevokedSet()
 
 
-def is_revoked(claims: TokenClaims, *, now: datetime) -> bool:
-    """Whether the token was revoked one by one, as this process knows (no query, mostly)."""
-    return _revoked.contains(claims.jti, now=now)
+def is_revoked(claims: TokenClaims, *, realm: str, now: datetime) -> bool:
+    """Whether the token of the realm named realm was revoked one by one, as this process knows (no query, mostly)."""
+    return _revoked.contains(realm, claims.jti, now=now)
 
 
 def forget_token_facts() -> None:

@@ -1,4 +1,8 @@
-"""Signing keys from the database: their life (next, active, retired) and each process's copy.
+"""Signing keys from the database: their life (next, active, retired) and each process's copy, per realm.
+
+Each realm has its own keys (one next, one active, retired ones) and its own ``KeyStore`` in each
+process (``key_store_for``); ``key_store`` is the default realm's. A realm signs with its own
+``jwt_algorithm``, else ``OAUTH_JWT_ALGORITHM``.
 
 A rotation is "from now on": it commits, then announces itself (``cluster.announcements``), so
 every worker of the host signs with the new key at its next token and other instances sharing
@@ -26,6 +30,8 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record_event
+from clients.models import DEFAULT_REALM, Realm
+from clients.realms import KnownRealm, default_realm, drop_known_realms, find_realm
 
 from cluster.announcements import Version, signing_keys_changed
 from .encryption import decrypt_private_key, encrypt_private_key
@@ -63,47 +69,62 @@ def _generate(algorithm: str) -> _NewKey:
     return _NewKey(kid=jwk["kid"], algorithm=algorithm, private_key=encrypt_private_key(pem), public_jwk=jwk)
 
 
-def _store(new: _NewKey, *, role: str, now: datetime) -> SigningKey:
+def _store(new: _NewKey, *, realm_id: int, role: str, now: datetime) -> SigningKey:
     return SigningKey.objects.create(
-        kid=new.kid, algorithm=new.algorithm, private_key=new.private_key, public_jwk=new.public_jwk, role=role,
-        activated_at=now if role == KeyRole.ACTIVE else None,
+        kid=new.kid, realm_id=realm_id, algorithm=new.algorithm, private_key=new.private_key,
+        public_jwk=new.public_jwk, role=role, activated_at=now if role == KeyRole.ACTIVE else None,
     )
 
 
-def retired_key_published_until(retired_at: datetime) -> datetime:
+def retired_key_published_until(retired_at: datetime, *, max_lifetime: int | None = None) -> datetime:
     """When a key retired at retired_at leaves the JWKS.
 
     Processes may sign with it until ``OAUTH_KEY_CACHE_SECONDS`` after retirement; a token signed
-    then lives at most ``OAUTH_MAX_ACCESS_TOKEN_LIFETIME``; clocks may disagree by
-    ``CLOCK_SKEW_SECONDS``.
+    then lives at most max_lifetime seconds (its realm's maximum, by default
+    ``OAUTH_MAX_ACCESS_TOKEN_LIFETIME``); clocks may disagree by ``CLOCK_SKEW_SECONDS``.
     """
-    seconds = settings.OAUTH_KEY_CACHE_SECONDS + settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME + CLOCK_SKEW_SECONDS
-    return retired_at + timedelta(seconds=seconds)
+    lifetime = max_lifetime or settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME
+    return retired_at + timedelta(seconds=settings.OAUTH_KEY_CACHE_SECONDS + lifetime + CLOCK_SKEW_SECONDS)
 
 
-def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
-    """Make the next key active, retire the active one and publish a new next key; return the new active key.
+def rotate_signing_key(*, realm: str = DEFAULT_REALM, algorithm: str | None = None) -> SigningKey:
+    """Make the realm's next key active, retire its active one and publish a new next key; return the new active key.
 
-    The algorithm is the active key's (what the servers sign with), or ``OAUTH_JWT_ALGORITHM``
-    when there is none yet, unless given. When no next key of that algorithm waits (a fresh
-    install, or the servers' setting changed), a key made now becomes active at once. This
-    process sees the rotation at once, the others when it commits. Raises
-    ``KeyRotationConflict`` when another process rotated at the same moment.
+    The algorithm is the active key's (what the servers sign with), or the realm's
+    ``jwt_algorithm`` (else ``OAUTH_JWT_ALGORITHM``) when there is none yet, unless given. When no
+    next key of that algorithm waits (a fresh realm, or the setting changed), a key made now
+    becomes active at once. This process sees the rotation at once, the others when it commits.
+    Raises ``KeyRotationConflict`` when another process rotated the realm's keys at the same
+    moment, and ``Realm.DoesNotExist`` for a realm that does not exist.
     """
-    algorithm = algorithm or signing_algorithm_in_use() or settings.OAUTH_JWT_ALGORITHM
+    known = _known_realm(realm)
+    algorithm = algorithm or signing_algorithm_in_use(realm=realm) or known.jwt_algorithm
     fresh_next = _generate(algorithm)
-    waiting = SigningKey.objects.filter(role=KeyRole.NEXT, algorithm=algorithm).exists()
+    waiting = SigningKey.objects.filter(realm_id=known.id, role=KeyRole.NEXT, algorithm=algorithm).exists()
     fresh_active = None if waiting else _generate(algorithm)
     try:
         with transaction.atomic():
-            key = _rotate(algorithm, fresh_active=fresh_active, fresh_next=fresh_next)
+            key = _rotate(known, algorithm, fresh_active=fresh_active, fresh_next=fresh_next)
     except (IntegrityError, OperationalError) as exc:
         if not _lost_a_race(exc):
             raise
         raise KeyRotationConflict("Another process rotated the signing keys at the same moment.") from None
-    key_store.invalidate()
+    key_store_for(realm).invalidate()
     transaction.on_commit(signing_keys_changed.announce)
     return key
+
+
+def _known_realm(name: str) -> KnownRealm:
+    """The realm named name, read again if this process does not know it yet; ``Realm.DoesNotExist`` if none."""
+    if name == DEFAULT_REALM:
+        return default_realm()  # made again on a database that lost it
+    known = find_realm(name)
+    if known is None:  # made since this process last read the realms
+        drop_known_realms()
+        known = find_realm(name)
+    if known is None:
+        raise Realm.DoesNotExist(f"No realm named {name!r}.")
+    return known
 
 
 def _lost_a_race(exc: Exception) -> bool:
@@ -116,28 +137,33 @@ def _lost_a_race(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
-def signing_algorithm_in_use() -> str | None:
-    """The algorithm of the active key: what the servers sign with (their ``OAUTH_JWT_ALGORITHM``)."""
-    return SigningKey.objects.filter(role=KeyRole.ACTIVE).values_list("algorithm", flat=True).first()
-
-
-def _rotate(algorithm: str, *, fresh_active: _NewKey | None, fresh_next: _NewKey) -> SigningKey:
-    now = timezone.now()
-    SigningKey.objects.filter(role=KeyRole.ACTIVE).update(
-        role=KeyRole.RETIRED, retired_at=now, published_until=retired_key_published_until(now)
+def signing_algorithm_in_use(*, realm: str = DEFAULT_REALM) -> str | None:
+    """The algorithm of the realm's active key: what its tokens are signed with now."""
+    return (
+        SigningKey.objects.filter(realm__name=realm, role=KeyRole.ACTIVE).values_list("algorithm", flat=True).first()
     )
-    waiting = SigningKey.objects.filter(role=KeyRole.NEXT).first()
+
+
+def _rotate(realm: KnownRealm, algorithm: str, *, fresh_active: _NewKey | None, fresh_next: _NewKey) -> SigningKey:
+    now = timezone.now()
+    keys = SigningKey.objects.filter(realm_id=realm.id)
+    keys.filter(role=KeyRole.ACTIVE).update(
+        role=KeyRole.RETIRED, retired_at=now,
+        published_until=retired_key_published_until(now, max_lifetime=realm.max_lifetime),
+    )
+    waiting = keys.filter(role=KeyRole.NEXT).first()
     if waiting is not None and waiting.algorithm != algorithm:
         waiting.delete()  # made for another algorithm; it never signed anything
         waiting = None
     if waiting is None:
-        key = _store(fresh_active or _generate(algorithm), role=KeyRole.ACTIVE, now=now)
+        key = _store(fresh_active or _generate(algorithm), realm_id=realm.id, role=KeyRole.ACTIVE, now=now)
     else:
         waiting.role, waiting.activated_at = KeyRole.ACTIVE, now
         waiting.save(update_fields=["role", "activated_at"])
         key = waiting
-    _store(fresh_next, role=KeyRole.NEXT, now=now)
-    record_event(AuditAction.SIGNING_KEY_ROTATED, details={"kid": key.kid, "algorithm": key.algorithm})
+    _store(fresh_next, realm_id=realm.id, role=KeyRole.NEXT, now=now)
+    details = {"kid": key.kid, "algorithm": key.algorithm, **({} if realm.is_default else {"realm": realm.name})}
+    record_event(AuditAction.SIGNING_KEY_ROTATED, details=details)
     return key
 
 
@@ -147,9 +173,10 @@ def published_keys_query(now: datetime) -> Q:
 
 
 class KeyStore:
-    """The process's view of the signing keys: the published ones, and the active one's private half."""
+    """The process's view of one realm's signing keys: the published ones, and the active one's private half."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, realm: str = DEFAULT_REALM, clock: Callable[[], float] = time.monotonic) -> None:
+        self.realm = realm
         self._clock = clock
         self._lock = threading.Lock()
         self._first_use = threading.Lock()
@@ -172,7 +199,7 @@ class KeyStore:
     def active_key(self) -> SigningKeyMaterial:
         """The private half of the key that signs new tokens (keys are made on first use)."""
         self._refresh_if_stale()
-        if self._active is None or self._published[self._active[1]].algorithm != settings.OAUTH_JWT_ALGORITHM:
+        if self._active is None or self._published[self._active[1]].algorithm != self._algorithm():
             self._rotate_on_first_use()
         elif self._next_kid is None:
             self._publish_next_key()
@@ -197,23 +224,30 @@ class KeyStore:
             key = self._published.get(kid)
         return key
 
+    def _algorithm(self) -> str:
+        """The realm's ``jwt_algorithm``, else the server's ``OAUTH_JWT_ALGORITHM``."""
+        known = find_realm(self.realm)
+        return known.jwt_algorithm if known is not None else settings.OAUTH_JWT_ALGORITHM
+
     def _rotate_on_first_use(self) -> None:
-        """No active key of the configured algorithm: a fresh install, or the setting changed."""
+        """No active key of the configured algorithm: a fresh realm, or the setting changed."""
+        algorithm = self._algorithm()
         with self._first_use:  # the threads of one process rotate once between them
             self._refresh()
-            if self._active is not None and self._published[self._active[1]].algorithm == settings.OAUTH_JWT_ALGORITHM:
+            if self._active is not None and self._published[self._active[1]].algorithm == algorithm:
                 return  # another thread of this process, or another process, did it meanwhile
             try:
-                rotate_signing_key(algorithm=settings.OAUTH_JWT_ALGORITHM)
+                rotate_signing_key(realm=self.realm, algorithm=algorithm)
             except KeyRotationConflict:
                 pass  # another process did it; read its keys
             self._refresh()
 
     def _publish_next_key(self) -> None:
         """An active key but none waiting (keys made before keys had roles): publish one ahead."""
+        known = _known_realm(self.realm)
         try:
             with transaction.atomic():
-                _store(_generate(settings.OAUTH_JWT_ALGORITHM), role=KeyRole.NEXT, now=timezone.now())
+                _store(_generate(known.jwt_algorithm), realm_id=known.id, role=KeyRole.NEXT, now=timezone.now())
         except (IntegrityError, OperationalError) as exc:
             if not _lost_a_race(exc):
                 raise
@@ -242,7 +276,7 @@ class KeyStore:
         read = next(self._reads)  # atomic under the GIL: no lock needed to take a number
         version = signing_keys_changed.version()  # before the read: a change racing it makes it stale
         rows = list(
-            SigningKey.objects.filter(published_keys_query(timezone.now()))
+            SigningKey.objects.filter(published_keys_query(timezone.now()), realm__name=self.realm)
             .only("id", "kid", "algorithm", "public_jwk", "role")
             .order_by("-created_at", "-id")
         )
@@ -263,4 +297,21 @@ class KeyStore:
             self._loaded_at, self._loaded_version = self._clock(), version
 
 
-key_store = KeyStore()
+key_store = KeyStore(DEFAULT_REALM)
+_key_stores: dict[str, KeyStore] = {DEFAULT_REALM: key_store}
+_key_stores_lock = threading.Lock()
+
+
+def key_store_for(realm: str) -> KeyStore:
+    """This process's ``KeyStore`` of the realm named realm (made on first use; no query)."""
+    store = _key_stores.get(realm)
+    if store is None:
+        with _key_stores_lock:
+            store = _key_stores.setdefault(realm, KeyStore(realm))
+    return store
+
+
+def invalidate_key_stores() -> None:
+    """Make every realm's store of this process re-read its keys at next use."""
+    for store in list(_key_stores.values()):
+        store.invalidate()

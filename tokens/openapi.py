@@ -220,6 +220,11 @@ class HelloViewSchema(OpenApiViewExtension):
         return Documented
 
 
+def only_default_realm_paths(endpoints: list[tuple]) -> list[tuple]:
+    """Leave out the ``/realms/{realm}/`` copies of the endpoints: the schema describes them once (its description says so)."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/realms/")]
+
+
 def add_plain_views(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
     """Postprocessing hook: document the non-DRF endpoints and the Basic client authentication."""
     json_object = {"application/json": {"schema": {"type": "object"}}}

@@ -47,20 +47,38 @@ def is_live(claims: TokenClaims, *, client: Client | None, revoked: bool, now: i
     )
 
 
-def issued_claims(*, client_id: str, environment: str, iat: int, exp: int, jti: str, scope: str) -> TokenClaims:
-    """The claims this server gives a client's token (RFC 9068 §2.2): as issued, and as an opaque record reads."""
+def issued_claims(
+    *, issuer: str, client_id: str, environment: str, iat: int, exp: int, jti: str, scope: str
+) -> TokenClaims:
+    """The claims this server gives a client's token (RFC 9068 §2.2): as issued, and as an opaque record reads.
+
+    ``issuer`` is the client's realm's; ``iat`` and ``exp`` are seconds since the epoch.
+    """
     return TokenClaims(
-        iss=settings.OAUTH_ISSUER, sub=client_id, client_id=client_id, aud=token_audience(environment),
+        iss=issuer, sub=client_id, client_id=client_id, aud=token_audience(environment),
         iat=iat, exp=exp, jti=jti, scope=scope, env=environment,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class OpaqueRecord:
-    """An opaque token's claims as stored, and whether it was revoked one by one."""
+    """An opaque token as stored (times in seconds since the epoch), and whether it was revoked one by one.
 
-    claims: TokenClaims
+    The record does not say its realm: its client's realm does (``claims(issuer=...)``).
+    """
+
+    client_id: str
+    environment: str
+    scope: str
+    jti: str
+    iat: int
+    exp: int
     revoked: bool
+
+    def claims(self, *, issuer: str) -> TokenClaims:
+        """The token's claims, issued by the realm whose issuer is issuer."""
+        return issued_claims(issuer=issuer, client_id=self.client_id, environment=self.environment, iat=self.iat,
+                             exp=self.exp, jti=self.jti, scope=self.scope)
 
 
 def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> None:
@@ -93,17 +111,17 @@ def find_opaque(token_hash: str) -> OpaqueRecord | None:
     if row is None:
         return None
     client_id, scope, jti, environment, issued_at, expires_at, revoked_at = row
-    claims = issued_claims(client_id=client_id, environment=environment, iat=_seconds(issued_at),
-                           exp=_seconds(expires_at), jti=jti, scope=scope)
-    return OpaqueRecord(claims=claims, revoked=revoked_at is not None)
+    return OpaqueRecord(client_id=client_id, environment=environment, scope=scope, jti=jti, iat=_seconds(issued_at),
+                        exp=_seconds(expires_at), revoked=revoked_at is not None)
 
 
-def revoked_since(moment: datetime | None, *, now: datetime) -> list[tuple[str, int]]:
-    """``(jti, exp)`` of the unexpired tokens revoked at or after moment (all, for None)."""
+def revoked_since(moment: datetime | None, *, now: datetime) -> list[tuple[tuple[str, str], int]]:
+    """``((realm name, jti), exp)`` of the unexpired tokens revoked at or after moment (all, for None)."""
     revoked = AccessToken.objects.filter(revoked_at__isnull=False, expires_at__gt=now)
     if moment is not None:
         revoked = revoked.filter(revoked_at__gte=moment)
-    return [(jti, int(expires_at.timestamp())) for jti, expires_at in revoked.values_list("jti", "expires_at")]
+    rows = revoked.values_list("application__realm__name", "jti", "expires_at")
+    return [((realm, jti), int(expires_at.timestamp())) for realm, jti, expires_at in rows]
 
 
 def revoke(claims: TokenClaims, *, client: Client, token_format: str, now: datetime) -> bool:
@@ -147,8 +165,8 @@ def revoke_selected(tokens: QuerySet[AccessToken], *, now: datetime) -> int:
     return revoked
 
 
-def delete_finished(*, now: datetime, batch_size: int) -> int:
-    """Delete the records of expired and revoked tokens; return how many.
+def delete_finished(*, now: datetime, batch_size: int, realm: str | None = None) -> int:
+    """Delete the records of expired and revoked tokens, of one realm or (None) of all; return how many.
 
     By primary key in batches, each its own short statement, walking the table in key order, so
     millions of rows never sit in memory nor in one long transaction. A revoked JWT's row goes
@@ -157,6 +175,8 @@ def delete_finished(*, now: datetime, batch_size: int) -> int:
     finished = AccessToken.objects.filter(
         Q(expires_at__lte=now) | Q(revoked_at__isnull=False, token_format="opaque")
     ).order_by("id")
+    if realm is not None:
+        finished = finished.filter(application__realm__name=realm)
     deleted, last_id = 0, 0
     while ids := list(finished.filter(id__gt=last_id).values_list("id", flat=True)[:batch_size]):
         deleted += AccessToken.objects.filter(id__in=ids).delete()[0]

@@ -1,7 +1,7 @@
 """Where the OAuth protocol meets the database and the settings."""
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,20 +13,19 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import log_event, record_event
-from clients.models import default_realm_pk
+from clients.realms import KnownRealm, default_realm, realm_urls
 from clients.registry import Client, find_client
 from clients.scope_grants import public_scope_names
 from clients.services import authenticate_client
 
 from . import records
-from .keystore import key_store, published_keys_query
+from .keystore import invalidate_key_stores, key_store_for, published_keys_query
 from .models import SigningKey
 from .protocol.client_auth import read_client_credentials
 from .protocol.errors import AccessDenied, InvalidToken
 from .protocol.formats import JWTFormat, OpaqueFormat, TokenClaims, hash_token, looks_like_jwt, new_jti
 from .protocol.grants import (
     CLIENT_CREDENTIALS,
-    TokenPolicy,
     TokenResponse,
     build_token_response,
     grant_client_credentials,
@@ -43,38 +42,33 @@ from .verification import introspected_claims, live_claims
 CLEAR_BATCH_SIZE = 10_000
 
 
-def token_policy() -> TokenPolicy:
-    """Freeze the server-wide token rules from the current settings."""
-    return TokenPolicy(
-        default_lifetime=settings.OAUTH_ACCESS_TOKEN_LIFETIME,
-        max_lifetime=settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME,
-        default_token_format=settings.OAUTH_DEFAULT_TOKEN_FORMAT,
-        client_credentials_enabled=settings.OAUTH_CLIENT_CREDENTIALS_ENABLED,
-    )
-
-
 def issue_token(
-    *, params: Mapping[str, str], authorization: str | None, now: datetime | None = None
+    *, params: Mapping[str, str], authorization: str | None, realm: KnownRealm | None = None,
+    now: datetime | None = None,
 ) -> TokenResponse:
-    """Answer a token request with the client credentials grant (RFC 6749 §4.4).
+    """Answer a token request to a realm (the default one unless given) with the client credentials grant (RFC 6749 §4.4).
 
-    A JWT is written nowhere: no query once this process knows the client and the signing key.
-    An opaque token is one INSERT. Either is counted in memory (``tokens.usage``) and logged as
-    an audit line; ``OAUTH_AUDIT_TOKEN_ISSUANCE`` adds an audit row, in the same transaction as
-    the opaque token's record.
+    Only the realm's clients authenticate; the realm's token rules apply (``KnownRealm.token_policy``)
+    and its active key signs. A JWT is written nowhere: no query once this process knows the
+    realm, the client and the signing key. An opaque token is one INSERT. Either is counted in
+    memory (``tokens.usage``) and logged as an audit line; ``OAUTH_AUDIT_TOKEN_ISSUANCE`` adds an
+    audit row, in the same transaction as the opaque token's record.
     """
-    policy = token_policy()
+    realm = realm or default_realm()
+    policy = realm.token_policy()
     request = read_token_request(params, policy)
-    client = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    client = authenticate_client(
+        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
+    )
     grant = grant_client_credentials(request, client.registered(), policy)
-    throttle_token_issuance(client_id=client.client_id)
+    throttle_token_issuance(client_id=client.client_id, realm=realm.name)
     issued_at = _issue_time(client, now)
     claims = records.issued_claims(
-        client_id=client.client_id, environment=client.environment, iat=issued_at,
+        issuer=realm.issuer, client_id=client.client_id, environment=client.environment, iat=issued_at,
         exp=issued_at + grant.lifetime, jti=new_jti(), scope=format_scope(grant.scope),
     )
     opaque = grant.token_format == OpaqueFormat.name
-    access_token = (OpaqueFormat() if opaque else JWTFormat(key_store.active_key())).mint(claims)
+    access_token = (OpaqueFormat() if opaque else JWTFormat(key_store_for(realm.name).active_key())).mint(claims)
     audited = settings.OAUTH_AUDIT_TOKEN_ISSUANCE
     with transaction.atomic() if audited and opaque else nullcontext():  # the record and its audit row, or neither
         if opaque:
@@ -102,62 +96,76 @@ def _issue_time(client: Client, now: datetime | None) -> int:
     return int(moment)
 
 
-def published_jwks() -> dict[str, Any]:
-    """The JWK Set of every key whose tokens may still be valid (RFC 7517 §5)."""
-    key_store.active_key()  # a fresh install publishes its first key before issuing anything
-    return build_jwks(key_store.published_keys())
+def published_jwks(*, realm: KnownRealm | None = None) -> dict[str, Any]:
+    """The JWK Set of every key of the realm whose tokens may still be valid (RFC 7517 §5); its own keys only."""
+    store = key_store_for((realm or default_realm()).name)
+    store.active_key()  # a fresh realm publishes its first key before issuing anything
+    return build_jwks(store.published_keys())
 
 
-def server_metadata() -> dict[str, Any]:
-    """The authorization server metadata document (RFC 8414 §2).
+def server_metadata(*, realm: KnownRealm | None = None) -> dict[str, Any]:
+    """The realm's authorization server metadata document (RFC 8414 §2), the default realm's unless given.
 
-    ``access_token_signing_alg_values_supported`` names the algorithms of the published keys
-    (next, active and retired), so it never advertises one nothing here signs with.
+    ``access_token_signing_alg_values_supported`` names the algorithms of the realm's published
+    keys (next, active and retired), so it never advertises one nothing here signs with.
     """
-    key_store.active_key()  # a fresh install has keys before it describes them
-    issuer = settings.OAUTH_ISSUER
+    realm = realm or default_realm()
+    store = key_store_for(realm.name)
+    store.active_key()  # a fresh realm has keys before it describes them
+    urls = realm_urls(realm.name)
     auth_methods = ["client_secret_basic", "client_secret_post"]
     return {
-        "issuer": issuer,
-        "token_endpoint": f"{issuer}/oauth/token",
-        "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "introspection_endpoint": f"{issuer}/oauth/introspect",
-        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "issuer": urls["issuer"],
+        "token_endpoint": urls["token_endpoint"],
+        "jwks_uri": urls["jwks_uri"],
+        "introspection_endpoint": urls["introspection_endpoint"],
+        "revocation_endpoint": urls["revocation_endpoint"],
         "grant_types_supported": [CLIENT_CREDENTIALS],
         "response_types_supported": [],
-        "scopes_supported": public_scope_names(realm_id=default_realm_pk()),  # RFC 8414 §2 lets restricted ones go unadvertised
+        "scopes_supported": public_scope_names(realm_id=realm.id),  # RFC 8414 §2 lets restricted ones go unadvertised
         "token_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "access_token_signing_alg_values_supported": published_algorithms(key_store.published_keys()),
+        "access_token_signing_alg_values_supported": published_algorithms(store.published_keys()),
     }
 
 
 def introspect_token(
-    *, params: Mapping[str, str], authorization: str | None, now: datetime | None = None
+    *, params: Mapping[str, str], authorization: str | None, realm: KnownRealm | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Tell a resource server whether a token is active, and what it carries (RFC 7662 §2).
+    """Tell a resource server of a realm whether a token is active, and what it carries (RFC 7662 §2).
 
-    The caller must authenticate and be a resource server before anything about the token is
-    answered, so anyone else learns nothing. One query: the token's revocation or record.
+    The caller must authenticate in the realm (the default one unless given) and be a resource
+    server before anything about the token is answered, so anyone else learns nothing. Another
+    realm's token is ``{"active": false}``. One query: the token's revocation or record.
     """
+    realm = realm or default_realm()
     reference = read_token_reference(params)
-    caller = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    caller = authenticate_client(
+        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
+    )
     if not caller.is_resource_server:
         raise AccessDenied("Only applications marked as resource servers may introspect tokens.")
-    return introspection_response(introspected_claims(reference.token, now=now or timezone.now()))
+    return introspection_response(introspected_claims(reference.token, realm=realm, now=now or timezone.now()))
 
 
-def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: datetime | None = None) -> None:
-    """Revoke one of the caller's own live tokens, JWT or opaque (RFC 7009 §2.1).
+def revoke_token(
+    *, params: Mapping[str, str], authorization: str | None, realm: KnownRealm | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Revoke one of the caller's own live tokens of its realm, JWT or opaque (RFC 7009 §2.1).
 
-    An unknown, expired, already revoked or foreign token changes nothing and is not an error
-    (§2.2), so the answer never tells whether a token exists.
+    An unknown, expired, already revoked, foreign or other realm's token changes nothing and is
+    not an error (§2.2), so the answer never tells whether a token exists.
     """
-    caller = authenticate_client(credentials=read_client_credentials(authorization=authorization, params=params))
+    realm = realm or default_realm()
+    caller = authenticate_client(
+        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
+    )
     token = read_token_reference(params).token
     now = now or timezone.now()
-    claims = introspected_claims(token, now=now)
+    claims = introspected_claims(token, realm=realm, now=now)
     if claims is None:
         return
     owner = find_client(claims.client_id)
@@ -167,13 +175,17 @@ def revoke_token(*, params: Mapping[str, str], authorization: str | None, now: d
     records.revoke(claims, client=owner, token_format=token_format, now=now)
 
 
-def validate_access_token(token: str, *, now: datetime | None = None) -> TokenClaims:
+def validate_access_token(
+    token: str, *, issuers: Collection[str] | None = None, now: datetime | None = None
+) -> TokenClaims:
     """The claims of a bearer token a protected resource received, or ``InvalidToken`` (RFC 6750 §3.1).
 
-    No query for a valid JWT once this process knows its key, its client and the revoked set.
+    ``issuers`` are the realms' issuers the resource trusts; None trusts every enabled realm of
+    this server. No query for a valid JWT once this process knows its realm, key, client and the
+    revoked set.
     """
-    claims = live_claims(token, now=now or timezone.now())
-    if claims is None:
+    claims = live_claims(token, realm=None, now=now or timezone.now())
+    if claims is None or (issuers is not None and claims.iss not in issuers):
         raise InvalidToken()
     return claims
 
@@ -184,17 +196,20 @@ class ClearedTokens:
     signing_keys: int
 
 
-def clear_tokens(*, now: datetime | None = None, batch_size: int = CLEAR_BATCH_SIZE) -> ClearedTokens:
-    """Delete expired and revoked token rows, then signing keys that have left the JWKS.
+def clear_tokens(
+    *, realm: str | None = None, now: datetime | None = None, batch_size: int = CLEAR_BATCH_SIZE
+) -> ClearedTokens:
+    """Delete expired and revoked token rows, then signing keys that have left the JWKS, of one realm or (None) all.
 
     Deletes by primary key in batches, each its own short statement, walking the table in key
     order, so millions of rows never sit in memory nor in one long transaction. Also drops
     issuance counts a process flushed after their application was deleted.
     """
     now = now or timezone.now()
-    deleted = records.delete_finished(now=now, batch_size=batch_size)
+    deleted = records.delete_finished(now=now, batch_size=batch_size, realm=realm)
     delete_orphan_counts()
-    keys_deleted = SigningKey.objects.exclude(published_keys_query(now)).delete()[0]
+    keys = SigningKey.objects.exclude(published_keys_query(now))
+    keys_deleted = (keys if realm is None else keys.filter(realm__name=realm)).delete()[0]
     if keys_deleted:
-        key_store.invalidate()
+        invalidate_key_stores()
     return ClearedTokens(tokens=deleted, signing_keys=keys_deleted)

@@ -1,6 +1,6 @@
 """Rate limits on token issuance, counted in the shared cache (Redis when ``REDIS_URL`` is set).
 
-Token issuance may be rate-limited per client id (``OAUTH_TOKEN_RATE_LIMIT``): per client, not
+Token issuance may be rate-limited per client id within its realm (``OAUTH_TOKEN_RATE_LIMIT``): per client, not
 per address, as many services share one NAT address. Without ``REDIS_URL`` each worker process
 counts on its own (docs/security.md). Failure lockouts are ``clients.lockout``'s.
 """
@@ -18,15 +18,15 @@ from .protocol.throttling import RateLimit
 clock: Callable[[], float] = time.time  # replaced in tests
 
 
-def throttle_token_issuance(*, client_id: str) -> None:
-    """Count a token request of an authenticated client; past ``OAUTH_TOKEN_RATE_LIMIT``, 429 (RFC 6585 §4)."""
+def throttle_token_issuance(*, client_id: str, realm: str) -> None:
+    """Count a token request of an authenticated client of a realm; past ``OAUTH_TOKEN_RATE_LIMIT``, 429 (RFC 6585 §4)."""
     rate = RateLimit.parse(settings.OAUTH_TOKEN_RATE_LIMIT)
     if rate is not None:
-        _count_token_request(client_id, rate)
+        _count_token_request(f"{realm}:{client_id}", rate)
 
 
 @fail_open(purpose="throttling", passthrough=(TooManyRequests,))
-def _count_token_request(client_id: str, rate: RateLimit) -> None:
+def _count_token_request(counted: str, rate: RateLimit) -> None:
     window, retry_after = rate.window(clock())
-    if increment(f"rate:token:{client_id}:{window}", rate.period) > rate.limit:
+    if increment(f"rate:token:{counted}:{window}", rate.period) > rate.limit:
         raise TooManyRequests("Too many token requests for this client; try again later.", retry_after=retry_after)

@@ -11,6 +11,8 @@ from django.db import DatabaseError, connection
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
+from clients.models import Realm
+
 from tests.conftest import basic_auth
 
 GET_ONLY = ["/.well-known/jwks.json", "/.well-known/oauth-authorization-server", "/healthz", "/bench/ceiling"]
@@ -28,14 +30,15 @@ def test_the_bench_ceiling_is_not_mounted_outside_the_benchmark(client, settings
     assert client.get("/healthz").status_code == 200
 
 
-def named_routes(resolver=None, namespace: str = ""):
+def named_routes(resolver=None, namespace: str = "", outer: tuple[str, ...] = ()):
     """(name to reverse, names of its URL arguments) for every route outside the admin."""
     for pattern in (resolver or get_resolver()).url_patterns:
         if isinstance(pattern, URLResolver):
             if pattern.namespace != "admin":
-                yield from named_routes(pattern, f"{pattern.namespace}:" if pattern.namespace else namespace)
+                yield from named_routes(pattern, f"{pattern.namespace}:" if pattern.namespace else namespace,
+                                        (*outer, *pattern.pattern.regex.groupindex))
         elif pattern.name:
-            yield namespace + pattern.name, list(pattern.pattern.regex.groupindex)
+            yield namespace + pattern.name, [*outer, *pattern.pattern.regex.groupindex]
 
 
 @pytest.fixture
@@ -52,9 +55,11 @@ def caller(client, make_keys, make_application):
         ).json()["access_token"]
         if signed_in:
             client.force_login(developer)
-        arguments = {"pk": application.pk, "environment": "sandbox"}
+        Realm.objects.create(name="alpha")  # its endpoints and documents too; "nowhere" is 404 on both
+        arguments = {"pk": application.pk, "environment": "sandbox", "realm": "alpha"}
         paths = {reverse(name, kwargs={key: arguments[key] for key in needed}) for name, needed in named_routes()}
-        return client, sorted(paths | {"/", "/admin/", "/admin/login/"}), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        extra = {"/", "/admin/", "/admin/login/", "/realms/nowhere/.well-known/jwks.json"}
+        return client, sorted(paths | extra), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
     return make
 

@@ -160,7 +160,7 @@ def test_verifying_never_decrypts_a_private_key(make_keys, request_token, settin
 
     monkeypatch.setattr("tokens.keystore.decrypt_private_key", refuse)
     fresh = KeyStore()
-    monkeypatch.setattr("tokens.verification.key_store", fresh)
+    monkeypatch.setitem(keystore._key_stores, "default", fresh)
     assert validate_access_token(token).scope == "read"
     assert fresh.published_keys()
 

@@ -44,9 +44,10 @@ def test_the_lookup_by_hash_reads_what_the_orm_reads(client):
     records.insert_opaque(claims_for(client), client=client, token_hash=hash_token("t-1"))
     found = records.find_opaque(hash_token("t-1"))
     row = AccessToken.objects.get(token_hash=hash_token("t-1"))
-    assert (found.claims.client_id, found.claims.scope, found.claims.jti, found.claims.env) == (
+    assert (found.client_id, found.scope, found.jti, found.environment) == (
         row.client_id, row.scope, row.jti, row.environment)
-    assert (found.claims.iat, found.claims.exp) == (int(row.issued_at.timestamp()), int(row.expires_at.timestamp()))
+    assert (found.iat, found.exp) == (int(row.issued_at.timestamp()), int(row.expires_at.timestamp()))
+    assert found.claims(issuer="https://issuer.example/realms/x").iss == "https://issuer.example/realms/x"
     assert found.revoked is False and records.find_opaque(hash_token("another")) is None
     AccessToken.objects.update(revoked_at=timezone.now())
     assert records.find_opaque(hash_token("t-1")).revoked is True
@@ -58,7 +59,7 @@ def test_the_revoked_set_reads_what_the_orm_finds(client):
     records.insert_opaque(claims_for(client, jti="old", iat=1_000), client=client, token_hash=hash_token("c"))
     AccessToken.objects.filter(jti__in=["gone", "old"]).update(revoked_at=timezone.now())
     now = datetime.fromtimestamp(1_900_000_000, UTC)
-    assert records.revoked_since(None, now=now) == [("gone", 1_900_000_600)]  # "old" has expired
+    assert records.revoked_since(None, now=now) == [(("default", "gone"), 1_900_000_600)]  # "old" has expired
     assert records.revoked_since(timezone.now() + timedelta(seconds=1), now=now) == []
 
 

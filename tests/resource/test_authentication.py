@@ -119,36 +119,36 @@ def test_the_revoked_set_is_read_once_and_again_only_after_the_setting(issue, se
     settings.OAUTH_TOKEN_STATE_CACHE_SECONDS = 300
     token, now = issue(), timezone.now()
     with django_assert_num_queries(1):  # read in full once...
-        assert not is_revoked(claims_of(token), now=now)
-        assert not is_revoked(claims_of(token), now=now)
+        assert not is_revoked(claims_of(token), realm="default", now=now)
+        assert not is_revoked(claims_of(token), realm="default", now=now)
     revoke_directly(token)  # another host, no shared cache: nothing announced
     with django_assert_num_queries(0):
-        assert not is_revoked(claims_of(token), now=now)  # stale within the bound
+        assert not is_revoked(claims_of(token), realm="default", now=now)  # stale within the bound
     later = time.monotonic() + 301
     with pytest.MonkeyPatch.context() as patch, django_assert_num_queries(1):
         patch.setattr("tokens.caches.time.monotonic", lambda: later)
-        assert is_revoked(claims_of(token), now=now)  # ...and in full again once the setting has passed
+        assert is_revoked(claims_of(token), realm="default", now=now)  # ...and in full again once the setting has passed
 
 
 def test_a_revoked_entry_ends_with_the_token(issue):
     token = issue()
     revoke_directly(token)
     claims = claims_of(token)
-    assert is_revoked(claims, now=timezone.now())
-    assert not is_revoked(claims, now=timezone.now() + timedelta(seconds=claims.exp - claims.iat + 1))
+    assert is_revoked(claims, realm="default", now=timezone.now())
+    assert not is_revoked(claims, realm="default", now=timezone.now() + timedelta(seconds=claims.exp - claims.iat + 1))
 
 
 def test_a_revocation_on_this_host_is_seen_at_once(issue, settings, tmp_path, django_assert_num_queries):
     settings.VAR_DIR = tmp_path
     token, now = issue(), timezone.now()
-    assert not is_revoked(claims_of(token), now=now)
+    assert not is_revoked(claims_of(token), realm="default", now=now)
     # Another worker process of this host revokes: its memory is not ours, but the stamp is shared.
     revoke_directly(token)
     tokens_revoked.announce()
     with django_assert_num_queries(1):  # only what was revoked since the last read
-        assert is_revoked(claims_of(token), now=now)
+        assert is_revoked(claims_of(token), realm="default", now=now)
     with django_assert_num_queries(0):
-        assert is_revoked(claims_of(token), now=now)
+        assert is_revoked(claims_of(token), realm="default", now=now)
 
 
 def test_a_revocation_stamped_before_the_last_read_is_still_read_within_the_margin(issue, settings, tmp_path):
@@ -156,8 +156,8 @@ def test_a_revocation_stamped_before_the_last_read_is_still_read_within_the_marg
     # than our last read although that read could not see it.
     settings.VAR_DIR = tmp_path
     token, now = issue(), timezone.now()
-    assert not is_revoked(claims_of(token), now=now)
+    assert not is_revoked(claims_of(token), realm="default", now=now)
     revoke_directly(token)
     AccessToken.objects.update(revoked_at=timezone.now() - REVOKED_SINCE_MARGIN + timedelta(seconds=5))
     tokens_revoked.announce()
-    assert is_revoked(claims_of(token), now=now)
+    assert is_revoked(claims_of(token), realm="default", now=now)

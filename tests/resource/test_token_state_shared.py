@@ -45,7 +45,7 @@ def live_token(issue) -> str:
 
 
 def is_live(token: str) -> bool:
-    return live_claims(token, now=timezone.now()) is not None
+    return live_claims(token, realm=None, now=timezone.now()) is not None
 
 
 @pytest.fixture

@@ -125,6 +125,13 @@ class MethodNotAllowed(OAuthError):
         return {"Allow": self.allowed}
 
 
+class UnknownRealm(OAuthError):
+    """404: no enabled realm of that name serves here (CONTRACT.md "Realms"); unknown and disabled look alike."""
+
+    status_code = 404
+    default_description = "No such realm."
+
+
 class RequestTooLarge(OAuthError):
     status_code = 413
     default_description = "The request body is too large."
