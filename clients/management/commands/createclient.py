@@ -23,7 +23,7 @@ class Command(BaseCommand):
             help='Allowed scopes, e.g. "read write" (default: read, added to the registry, restricted, if missing).',
         )
         parser.add_argument("--default-scopes", default=None, help="Defaults when a request names none (all allowed scopes if omitted).")
-        parser.add_argument("--token-format", choices=[TokenFormat.JWT, TokenFormat.OPAQUE], default="")
+        parser.add_argument("--token-format", choices=[TokenFormat.JWT.value, TokenFormat.OPAQUE.value], default="")
         parser.add_argument("--lifetime", type=int, default=None, help="Token lifetime in seconds.")
         parser.add_argument("--resource-server", action="store_true", help="May call the introspection endpoint.")
         parser.add_argument("--owner", default=None, help="Username of the owning developer.")

@@ -26,7 +26,7 @@ class Command(BaseCommand):
             "--max-lifetime", help="Longest lifetime a token may have, in seconds (default: OAUTH_MAX_ACCESS_TOKEN_LIFETIME)."
         )
         parser.add_argument(
-            "--token-format", choices=[TokenFormat.JWT, TokenFormat.OPAQUE], default="",
+            "--token-format", choices=[TokenFormat.JWT.value, TokenFormat.OPAQUE.value], default="",
             help="Format of tokens whose application chooses none (default: OAUTH_DEFAULT_TOKEN_FORMAT).",
         )
         parser.add_argument(
