@@ -6,6 +6,7 @@ from django.db import transaction
 from audit.models import AuditAction
 from audit.services import record_application_change, record_event
 from .admin_keys import KeyPairAdmin, generate_production_keys, generate_sandbox_keys  # noqa: F401 (registers)
+from .admin_realms import RealmAdmin  # noqa: F401 (registers)
 from .models import Application, KeyPair, Scope
 from .scope_grants import approve_pending_scopes, deny_pending_scopes
 from .services import revoke_tokens, set_application_active
@@ -64,7 +65,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         generate_sandbox_keys,
     ]
     fieldsets = (
-        (None, {"fields": ("name", "description", "owner", "is_active")}),
+        (None, {"fields": ("name", "realm", "description", "owner", "is_active")}),
         ("Tokens", {"fields": ("scopes", "pending_scopes", "default_scopes", "client_credentials_enabled", "token_format",
                                "token_lifetime", "is_resource_server")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
@@ -74,9 +75,12 @@ class ApplicationAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("key_pairs")
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Chosen when it is added: in another realm its tokens would carry another issuer.
+            readonly += ("realm",)
         # The owner regenerates secrets in the portal: moving an application to someone is full
         # control of that client, so it needs a permission of its own.
-        readonly = tuple(super().get_readonly_fields(request, obj))
         if obj is not None and not request.user.has_perm("clients.change_application_owner"):
             readonly += ("owner",)
         return readonly

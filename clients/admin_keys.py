@@ -24,11 +24,11 @@ from .services import SecretAlreadyRegenerated, generate_keys, regenerate_secret
 class KeyPairAdmin(ReadOnlyAdmin):
     """Consumer keys, read-only; the actions are the only way to change them."""
 
-    list_display = ("client_id", "application", "environment", "created_at", "secret_updated_at")
-    list_filter = ("environment",)
+    list_display = ("client_id", "application", "application__realm", "environment", "created_at", "secret_updated_at")
+    list_filter = ("environment", "application__realm")
     search_fields = ("=client_id", "application__name")
-    list_select_related = ("application",)
-    fields = list_display
+    list_select_related = ("application__realm",)
+    fields = ("client_id", "application", "environment", "created_at", "secret_updated_at")
     readonly_fields = fields
     actions = ["regenerate_secrets", "revoke"]
 

@@ -28,12 +28,12 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def show_credentials(issued: IssuedKeys, *, issuer: str) -> ShownCredentials:
-    """Build the one-time display of issued keys for the token endpoint under issuer."""
+def show_credentials(issued: IssuedKeys, *, token_endpoint: str) -> ShownCredentials:
+    """Build the one-time display of issued keys, with a curl command for token_endpoint (their realm's)."""
     authorization = basic_authorization(issued.client_id, issued.client_secret)
     curl = " \\\n  ".join(
         [
-            f"curl -X POST {shlex.quote(issuer + '/oauth/token')}",
+            f"curl -X POST {shlex.quote(token_endpoint)}",
             f"-H {shlex.quote('Authorization: ' + authorization)}",
             "-d grant_type=client_credentials",
         ]

@@ -5,13 +5,43 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxValueValidator
 
-from clients.models import Application, Scope, ScopeVisibility, TokenFormat
+from clients.models import Application, Realm, Scope, ScopeVisibility, TokenFormat
+from clients.realms import realm_issuer
 from tokens.protocol.scopes import format_scope, parse_scope
+
+NOT_OPEN = "This realm is not open to new applications here: choose one of the realms listed."
+
+
+def open_realms() -> list[Realm]:
+    """The realms developers may register applications in: enabled and open to the portal, default first."""
+    realms = Realm.objects.filter(enabled=True, open_to_portal=True)
+    return sorted(realms, key=lambda realm: (not realm.is_default, realm.name))
+
+
+class RealmChoiceForm(forms.Form):
+    """Which realm a new application joins, asked first when several are open (CONTRACT.md "Realms").
+
+    Sent by GET: the application form that follows offers that realm's scopes.
+    """
+
+    realm = forms.ChoiceField(widget=forms.RadioSelect, error_messages={"invalid_choice": NOT_OPEN})
+
+    def __init__(self, *args, realms: list[Realm], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["realm"].choices = [(realm.name, f"{realm.name} · {realm_issuer(realm.name)}") for realm in realms]
+        if realms:
+            self.fields["realm"].initial = realms[0].name
 
 
 class ApplicationForm(forms.Form):
-    """Create or edit an application; scopes are chosen from the scope registry."""
+    """Create or edit an application; scopes are chosen from its realm's scope registry.
 
+    A new application's realm is one of ``open_realms()`` (a hidden field, chosen before by
+    ``RealmChoiceForm``, or the only one open); a name sent that is not open is a form error. An
+    application keeps its realm: editing has no realm field.
+    """
+
+    realm = forms.ChoiceField(required=False, widget=forms.HiddenInput, error_messages={"invalid_choice": NOT_OPEN})
     name = forms.CharField(max_length=100)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     scopes = forms.MultipleChoiceField(
@@ -33,12 +63,24 @@ class ApplicationForm(forms.Form):
         help_text="Seconds. Empty for the server default.",
     )
 
-    def __init__(self, *args, owner, application: Application | None = None, **kwargs):
+    def __init__(self, *args, owner, application: Application | None = None, realm_name: str = "", **kwargs):
         self.owner, self.application = owner, application
         if application is not None:
             kwargs.setdefault("initial", initial_values(application))
         super().__init__(*args, **kwargs)
-        names = list(Scope.objects.values_list("name", "description", "visibility"))
+        self.realms: dict[str, Realm] = {}
+        if application is None:
+            self.realms = {realm.name: realm for realm in open_realms()}
+            self.fields["realm"].choices = [(name, name) for name in self.realms]
+            sent = self.data.get(self.add_prefix("realm")) if self.is_bound else realm_name
+            self.application_realm = self._realm_offered(sent)
+            self.initial["realm"] = self.application_realm.name if self.application_realm else ""
+        else:
+            del self.fields["realm"]
+            self.application_realm = application.realm
+        # No realm (none open, or a name not open): no scope to offer, and the realm field's error says why.
+        scopes = Scope.objects.filter(realm=self.application_realm) if self.application_realm else Scope.objects.none()
+        names = list(scopes.values_list("name", "description", "visibility"))
         if application is not None:  # keep scopes the application has even if the registry lost them
             known = {name for name, _, _ in names}
             held = application.allowed_scope_set | application.pending_scope_set
@@ -48,6 +90,20 @@ class ApplicationForm(forms.Form):
         longest = settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME  # read per request: tests change it
         self.fields["token_lifetime"].validators.append(MaxValueValidator(longest))
         self.fields["token_lifetime"].widget.attrs["max"] = longest
+
+    def _realm_offered(self, name: str | None) -> Realm | None:
+        """The open realm named name; with no name, the only open realm (none if several: one must be chosen)."""
+        if name:
+            return self.realms.get(name)
+        return next(iter(self.realms.values())) if len(self.realms) == 1 else None
+
+    def clean_realm(self) -> Realm:
+        realm = self._realm_offered(self.cleaned_data["realm"])
+        if realm is None:
+            raise forms.ValidationError(
+                "Choose a realm for the application." if self.realms else "No realm is open to new applications at the "
+                "moment; ask an operator.")
+        return realm
 
     def clean_name(self) -> str:
         """Names are unique per developer (as in WSO2's store): this also stops a double submission."""
@@ -68,9 +124,10 @@ class ApplicationForm(forms.Form):
         return cleaned
 
     def service_arguments(self) -> dict:
-        """The cleaned values as the application services take them."""
+        """The cleaned values as the application services take them (``realm`` only for a new application)."""
         data = self.cleaned_data
         return {
+            **({"realm": data["realm"]} if self.application is None else {}),
             "name": data["name"],
             "description": data["description"],
             "scopes": format_scope(data["scopes"]),

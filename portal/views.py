@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from audit.services import recent_events
 from clients.models import Application, Environment, KeyPair, TokenFormat
+from clients.realms import realm_urls
 from clients.services import (
     IssuedKeys,
     SecretAlreadyRegenerated,
@@ -34,7 +35,7 @@ from oauthserver.signin import ThrottledLoginView
 from tokens.usage import with_usage
 
 from .credentials import show_credentials
-from .forms import ApplicationForm, SignUpForm
+from .forms import ApplicationForm, RealmChoiceForm, SignUpForm
 
 
 class SignInView(ThrottledLoginView):
@@ -72,8 +73,12 @@ def application_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def application_create(request: HttpRequest) -> HttpResponse:
-    form = ApplicationForm(request.POST if request.method == "POST" else None, owner=request.user)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    realm_name = request.GET.get("realm", "")
+    form = ApplicationForm(request.POST if posted else None, owner=request.user, realm_name=realm_name)
+    if not posted and form.application_realm is None:  # several realms open and none chosen yet, or none open
+        return _choose_realm(request, list(form.realms.values()))
+    if posted and form.is_valid():
         try:
             application = create_application(owner=request.user, self_service=True, **form.service_arguments())
         except ValidationError as error:
@@ -82,7 +87,17 @@ def application_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{application.name} is registered. Generate its keys below.")
             _tell_pending(request, application)
             return redirect("portal:application-detail", pk=application.pk)
-    return render(request, "portal/application_form.html", {"form": form})
+    context = {"form": form, "realm_urls": realm_urls(form.application_realm.name) if form.application_realm else None,
+               "several_realms": len(form.realms) > 1}
+    return render(request, "portal/application_form.html", context)
+
+
+def _choose_realm(request: HttpRequest, realms: list) -> HttpResponse:
+    """The first step of registering when several realms are open: which one (a name sent that is not open says so)."""
+    choice = RealmChoiceForm(request.GET if "realm" in request.GET else None, realms=realms)
+    if choice.is_bound:
+        choice.is_valid()  # a refused name shows its error
+    return render(request, "portal/application_realm.html", {"choice": choice, "realms": realms})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -99,7 +114,8 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Changes saved.")
             _tell_pending(request, application)
             return redirect("portal:application-detail", pk=application.pk)
-    return render(request, "portal/application_form.html", {"form": form, "application": application})
+    context = {"form": form, "application": application, "realm_urls": realm_urls(application.realm.name)}
+    return render(request, "portal/application_form.html", context)
 
 
 @require_safe
@@ -238,6 +254,7 @@ def _confirmed_key_pair(
 
 
 def _application_page(request, application, environment, *, issued: IssuedKeys | None = None) -> HttpResponse:
+    urls = realm_urls(application.realm.name)  # its clients get tokens and keys from its realm only
     pairs = {pair.environment: pair for pair in application.key_pairs.all()}
     context = {
         "application": application,
@@ -245,8 +262,8 @@ def _application_page(request, application, environment, *, issued: IssuedKeys |
         "tabs": [(value, label, pairs.get(value)) for value, label in Environment.choices],
         "key_pair": pairs.get(environment),
         "secret_version": secret_version(pairs[environment]) if environment in pairs else "",
-        "shown": show_credentials(issued, issuer=settings.OAUTH_ISSUER) if issued else None,
-        "token_url": settings.OAUTH_ISSUER + "/oauth/token",
+        "shown": show_credentials(issued, token_endpoint=urls["token_endpoint"]) if issued else None,
+        "realm_urls": urls,
         "server_format": _server_token_format(),
         "audit_events": recent_events(application),
     }

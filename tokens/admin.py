@@ -44,7 +44,7 @@ def revoked_together() -> Q:
 class AccessTokenAdmin(ReadOnlyAdmin):
     list_display = ("jti", "application", "client_id", "environment", "scope", "token_format", "issued_at",
                     "expires_at", "status")
-    list_filter = (TokenStatusFilter, "environment", "token_format", "issued_at",
+    list_filter = (TokenStatusFilter, "application__realm", "environment", "token_format", "issued_at",
                    ("application", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=jti", "=client_id", "application__name")
     list_select_related = ("application", "key_pair")
@@ -81,10 +81,12 @@ class AccessTokenAdmin(ReadOnlyAdmin):
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(ReadOnlyAdmin):
-    list_display = ("kid", "algorithm", "role", "created_at", "activated_at", "retired_at", "published_until")
-    list_filter = ("algorithm", "role")
+    list_display = ("kid", "realm", "algorithm", "role", "created_at", "activated_at", "retired_at", "published_until")
+    list_filter = ("realm", "algorithm", "role")
+    list_select_related = ("realm",)
     search_fields = ("=kid",)
-    fields = ("kid", "algorithm", "role", "created_at", "activated_at", "retired_at", "published_until", "public_jwk")
+    fields = ("kid", "realm", "algorithm", "role", "created_at", "activated_at", "retired_at", "published_until",
+              "public_jwk")
     readonly_fields = fields
     actions = ["rotate"]
 

@@ -87,7 +87,8 @@ def test_an_admin_edit_is_saved_and_audited(admin_client, billing):
 def test_an_application_added_in_the_admin_is_audited(admin_client, admin_user):
     Scope.objects.create(name="read")
     response = admin_client.post(f"{APPLICATIONS}add/", {
-        "name": "ops-tool", "scopes": "read", "default_scopes": "read", "owner": admin_user.pk, "is_active": "on",
+        "name": "ops-tool", "realm": default_realm_pk(), "scopes": "read", "default_scopes": "read",
+        "owner": admin_user.pk, "is_active": "on",
         "client_credentials_enabled": "on", "key_pairs-TOTAL_FORMS": 0, "key_pairs-INITIAL_FORMS": 0,
     })
     assert response.status_code == 302
