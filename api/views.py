@@ -12,8 +12,9 @@ MESSAGE = "Congrats! You've hit an OAuth protected resource"
 class HelloView(APIView):
     """``GET /api/hello`` with any valid token; ``POST /api/hello`` with a token carrying ``write``.
 
-    The demo resource for portal developers, so it takes sandbox tokens too, and says which
-    environment the token belongs to (``env``).
+    The demo resource for portal developers, so it takes sandbox tokens too, and tokens of every
+    enabled realm of this server; it says which environment (``env``) and which realm's issuer
+    (``iss``) the token belongs to.
     """
 
     accept_sandbox_tokens = True
@@ -30,4 +31,4 @@ class HelloView(APIView):
 
 def _greeting(request: Request) -> dict[str, str]:
     claims = request.auth
-    return {"message": MESSAGE, "client_id": claims.client_id, "scope": claims.scope, "env": claims.env}
+    return {"message": MESSAGE, "client_id": claims.client_id, "scope": claims.scope, "env": claims.env, "iss": claims.iss}

@@ -72,6 +72,21 @@ class Realm(models.Model):
     def is_default(self) -> bool:
         return self.name == DEFAULT_REALM
 
+    @property
+    def token_format_in_effect(self) -> str:
+        """What its applications that choose no format get: its own default, else ``OAUTH_DEFAULT_TOKEN_FORMAT``."""
+        return self.default_token_format or settings.OAUTH_DEFAULT_TOKEN_FORMAT
+
+    @property
+    def token_format_label(self) -> str:
+        """``token_format_in_effect`` for people: "JWT" or "Opaque"."""
+        return TokenFormat(self.token_format_in_effect).label.split(" (")[0]  # "JWT", not "JWT (RFC 9068)"
+
+    @property
+    def max_lifetime_in_effect(self) -> int:
+        """The longest lifetime, in seconds, a token of this realm may have: its own maximum, else the server's."""
+        return self.max_access_token_lifetime or settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME
+
     def clean(self) -> None:
         """A realm keeps its name (its issuer and URLs are made of it); the default one stays enabled;
         a lifetime stays within the maximum when both are set."""

@@ -129,10 +129,13 @@ def create_application(
 
     An operator (``self_service=False``: admin, commands) grants ``scopes`` outright. A developer
     (``self_service=True``: the portal) asks for them: public ones are granted, restricted ones
-    wait as pending. Scopes the realm's registry lacks are refused, unless ``create_missing_scopes``
-    adds them to it, restricted (never for self-service).
+    wait as pending, and only an enabled realm open to the portal takes it. Scopes the realm's
+    registry lacks are refused, unless ``create_missing_scopes`` adds them to it, restricted (never
+    for self-service).
     """
     realm_id = realm.pk if realm is not None else default_realm_pk()
+    if self_service and not Realm.objects.filter(pk=realm_id, enabled=True, open_to_portal=True).exists():
+        raise ValidationError({"realm": "This realm is not open to new applications here."})
     requested = parse_scope(scopes)
     default = requested if default_scopes is None else parse_scope(default_scopes)
     if create_missing_scopes and not self_service:
@@ -200,8 +203,8 @@ def update_application(*, application: Application, **changes: Any) -> Applicati
 
 
 def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
-    """The owner's applications with their key pairs, in two queries."""
-    return Application.objects.filter(owner=owner).prefetch_related("key_pairs")
+    """The owner's applications with their realms and key pairs, in two queries."""
+    return Application.objects.filter(owner=owner).select_related("realm").prefetch_related("key_pairs")
 
 
 @transaction.atomic

@@ -87,7 +87,9 @@ class ApplicationForm(forms.Form):
             names += [(name, "", ScopeVisibility.RESTRICTED) for name in sorted(held - known)]
         choices = [(name, _scope_label(name, description, visibility)) for name, description, visibility in names]
         self.fields["scopes"].choices = self.fields["default_scopes"].choices = choices
-        longest = settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME  # read per request: tests change it
+        realm = self.application_realm
+        # Read per request: tests change the setting, operators the realm's maximum.
+        longest = realm.max_lifetime_in_effect if realm else settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME
         self.fields["token_lifetime"].validators.append(MaxValueValidator(longest))
         self.fields["token_lifetime"].widget.attrs["max"] = longest
 

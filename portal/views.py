@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from audit.services import recent_events
-from clients.models import Application, Environment, KeyPair, TokenFormat
+from clients.models import Application, Environment, KeyPair
 from clients.realms import realm_urls
 from clients.services import (
     IssuedKeys,
@@ -66,7 +66,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
-    context = {"applications": with_usage(owned_applications(owner=request.user)), "server_format": _server_token_format()}
+    context = {"applications": with_usage(owned_applications(owner=request.user))}
     return render(request, "portal/application_list.html", context)
 
 
@@ -219,11 +219,6 @@ def _tab_url(application: Application, environment: str) -> str:
     return reverse("portal:keys", kwargs={"pk": application.pk, "environment": environment})
 
 
-def _server_token_format() -> str:
-    """What "Server default" means on this server, for applications that do not choose."""
-    return TokenFormat(settings.OAUTH_DEFAULT_TOKEN_FORMAT).label.split(" (")[0]  # "JWT", not "JWT (RFC 9068)"
-
-
 def _confirmed(request: HttpRequest) -> bool:
     """Destructive actions need confirmed=yes: the confirm dialog adds it, else a confirmation page does."""
     return request.POST.get("confirmed") == "yes"
@@ -264,7 +259,6 @@ def _application_page(request, application, environment, *, issued: IssuedKeys |
         "secret_version": secret_version(pairs[environment]) if environment in pairs else "",
         "shown": show_credentials(issued, token_endpoint=urls["token_endpoint"]) if issued else None,
         "realm_urls": urls,
-        "server_format": _server_token_format(),
         "audit_events": recent_events(application),
     }
     return render(request, "portal/application_detail.html", context)

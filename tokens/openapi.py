@@ -182,6 +182,7 @@ HELLO_RESPONSES = {
             "client_id": serializers.CharField(),
             "scope": serializers.CharField(),
             "env": serializers.ChoiceField(choices=["production", "sandbox"], help_text="The token's environment."),
+            "iss": serializers.CharField(help_text="The issuer of the token's realm (CONTRACT.md \"Realms\")."),
         },
     ),
     401: OpenApiResponse(BearerErrorBody, description='No, bad, expired or revoked token; `WWW-Authenticate: Bearer realm="api"`.'),

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from clients.services import create_application, generate_keys
 
@@ -90,7 +91,7 @@ def test_the_example_client_gets_a_token_and_calls_hello(live_server):
     assert lines[2].startswith("expires_in:   3600 seconds (at ")
     assert lines[4] == "GET /api/hello -> 200"
     answer = json.loads("\n".join(lines[5:]))
-    assert answer == {"message": "Congrats! You've hit an OAuth protected resource", "client_id": keys.client_id, "scope": "read", "env": "production"}
+    assert answer == {"message": "Congrats! You've hit an OAuth protected resource", "client_id": keys.client_id, "scope": "read", "env": "production", "iss": settings.OAUTH_ISSUER}
     assert not WHOLE_JWT.search(result.stdout + result.stderr)
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ def test_get_with_any_valid_token_answers_who_called(make_keys, issue, hello, to
     keys = make_keys(token_format=token_format)
     response = hello(issue(keys=keys))
     assert response.status_code == 200
-    assert response.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read", "env": "production"}
+    assert response.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read", "env": "production", "iss": settings.OAUTH_ISSUER}
     assert MESSAGE == "Congrats! You've hit an OAuth protected resource"
 
 
@@ -50,7 +51,7 @@ def test_post_needs_scope_write(make_keys, issue, hello, token_format):
 
     allowed = hello(issue(keys=keys, scope="read write"), method="post")
     assert allowed.status_code == 200
-    assert allowed.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read write", "env": "production"}
+    assert allowed.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read write", "env": "production", "iss": settings.OAUTH_ISSUER}
 
 
 def test_no_token_is_401_with_the_bare_challenge(hello):

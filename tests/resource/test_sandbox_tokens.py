@@ -6,6 +6,7 @@ tells their tokens apart, to this project's resource side and to any JOSE librar
 
 import jwt
 import pytest
+from django.conf import settings
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
@@ -74,7 +75,7 @@ def test_api_hello_is_a_demo_resource_that_takes_sandbox_tokens_and_says_so(make
     keys = make_keys(environment="sandbox")
     response = hello(issue(keys=keys))
     assert response.status_code == 200
-    assert response.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read", "env": "sandbox"}
+    assert response.json() == {"message": MESSAGE, "client_id": keys.client_id, "scope": "read", "env": "sandbox", "iss": settings.OAUTH_ISSUER}
 
 
 def test_a_jose_library_verifying_the_production_audience_refuses_sandbox_tokens(
