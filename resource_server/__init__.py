@@ -3,7 +3,8 @@
 ``BearerTokenAuthentication`` and ``RequiredScopes`` (and ``handle_exception`` for DRF's
 ``EXCEPTION_HANDLER``), configured by one setting, ``OAUTH_RESOURCE_SERVER`` (docs/protecting-apis.md):
 
-- ``jwks``: JWTs verified locally against the issuer's JWKS; no call per token; revocations unseen;
+- ``jwks``: JWTs verified locally against the JWKS of their issuer (one or several realms); no call per
+  token; revocations unseen;
 - ``introspection``: any token, asked of ``/oauth/introspect`` with the API's own credentials;
 - ``database``: for a project next to the server, trusted with its database.
 

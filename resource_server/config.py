@@ -28,19 +28,24 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_MAX_AGE": 300,
     "TIMEOUT": 5,
 }
-# What a remote mode needs from the setting; database mode takes the server's own settings.
-REQUIRED = {"jwks": ("ISSUER", "AUDIENCE"), "introspection": ("ISSUER", "AUDIENCE", "CLIENT_ID", "CLIENT_SECRET")}
-# Database mode verifies with the server's own settings (OAUTH_ISSUER, OAUTH_AUDIENCE, ...): these
-# keys would only contradict them.
-REMOTE_ONLY = frozenset(DEFAULTS) | {"ISSUER", "AUDIENCE"}
+# What a remote mode needs from the setting besides ISSUER; database mode takes the server's own settings.
+REQUIRED = {"jwks": ("AUDIENCE",), "introspection": ("AUDIENCE", "CLIENT_ID", "CLIENT_SECRET")}
+# Database mode verifies with the server's own settings (OAUTH_AUDIENCE, the realms' keys, ...):
+# these keys would only contradict them. It may name the issuers (realms) it trusts.
+REMOTE_ONLY = frozenset(DEFAULTS) | {"AUDIENCE"}
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceServerConfig:
-    """Who this API trusts and how it asks. Seconds are seconds; ``cache_size`` counts tokens."""
+    """Who this API trusts and how it asks. Seconds are seconds; ``cache_size`` counts tokens.
+
+    ``issuers`` are the issuer identifiers (a realm's issuer is one) whose tokens this API accepts:
+    at least one in the remote modes, exactly one in introspection mode; in database mode none
+    means every realm of the server.
+    """
 
     mode: str
-    issuer: str = ""
+    issuers: tuple[str, ...] = ()
     metadata_url: str = ""
     audience: str = ""
     sandbox_audience: str = ""
@@ -80,7 +85,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
     mode = value.get("MODE")
     if mode not in MODES:
         raise ImproperlyConfigured(f"{SETTING}['MODE'] must be one of {', '.join(MODES)}; it is {mode!r}.")
-    unknown = set(value) - REMOTE_ONLY - {"MODE"}
+    unknown = set(value) - REMOTE_ONLY - {"MODE", "ISSUER"}
     if unknown:
         raise ImproperlyConfigured(f"{SETTING} has unknown keys: {', '.join(sorted(unknown))}.")
     if mode == "database":
@@ -91,19 +96,19 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
             )
         if set(value) & REMOTE_ONLY:
             raise ImproperlyConfigured(
-                f"{SETTING} in database mode takes only MODE: the issuer and audiences are the server's own "
-                "(OAUTH_ISSUER, OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
+                f"{SETTING} in database mode takes only MODE and ISSUER: the audiences are the server's own "
+                "(OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
             )
-        return ResourceServerConfig(mode="database")
+        return ResourceServerConfig(mode="database", issuers=_issuers(value["ISSUER"]) if "ISSUER" in value else ())
     merged = {**DEFAULTS, **value}
     cache_seconds = _seconds(merged, "CACHE_SECONDS")
+    issuers = _remote_issuers(merged, mode)
     for name in REQUIRED[mode]:
         if not isinstance(merged.get(name), str) or not merged[name]:
             raise ImproperlyConfigured(f"{SETTING}['{name}'] is required in {mode} mode (a non-empty string).")
     return ResourceServerConfig(
         mode=mode,
-        # Issuers are compared exactly (RFC 8414 §3.3); ours never ends in "/", which users often add.
-        issuer=_url(merged, "ISSUER").rstrip("/"),
+        issuers=issuers,
         metadata_url=_url(merged, "METADATA_URL") if merged["METADATA_URL"] else "",
         audience=_text(merged, "AUDIENCE"),
         sandbox_audience=_text(merged, "SANDBOX_AUDIENCE"),
@@ -130,6 +135,39 @@ def _url(merged: Mapping[str, Any], name: str) -> str:
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ImproperlyConfigured(f"{SETTING}['{name}'] must be an http(s) URL without query or fragment; it is {url!r}.")
     return url
+
+
+def _remote_issuers(merged: Mapping[str, Any], mode: str) -> tuple[str, ...]:
+    """The issuers a remote mode trusts: several only in jwks mode, where each is discovered from its own URL."""
+    if not merged.get("ISSUER"):
+        several = ", or a non-empty list of them" if mode == "jwks" else ""
+        raise ImproperlyConfigured(f"{SETTING}['ISSUER'] is required in {mode} mode: the issuer's URL{several}.")
+    issuers = _issuers(merged["ISSUER"])
+    if len(issuers) > 1 and mode == "introspection":
+        raise ImproperlyConfigured(
+            f"{SETTING}['ISSUER'] in introspection mode is one issuer: CLIENT_ID and CLIENT_SECRET are a client "
+            "of one realm, and a client authenticates only in its own realm. To trust several realms, use jwks mode."
+        )
+    if len(issuers) > 1 and merged["METADATA_URL"]:
+        raise ImproperlyConfigured(
+            f"{SETTING}['METADATA_URL'] is for a single ISSUER: with several, each issuer's metadata is found "
+            "from its own URL (RFC 8414 §3.1)."
+        )
+    return issuers
+
+
+def _issuers(value: Any) -> tuple[str, ...]:
+    """``ISSUER``, one issuer's URL or a non-empty list of distinct ones, as a tuple."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value or not all(isinstance(issuer, str) for issuer in value):
+        raise ImproperlyConfigured(f"{SETTING}['ISSUER'] must be an issuer's URL or a non-empty list of them; it is {value!r}.")
+    # Issuers are compared exactly (RFC 8414 §3.3); ours never end in "/", which users often add.
+    issuers = tuple(_url({"ISSUER": issuer}, "ISSUER").rstrip("/") for issuer in value)
+    for index, issuer in enumerate(issuers):
+        if issuer in issuers[:index]:
+            raise ImproperlyConfigured(f"{SETTING}['ISSUER'] names {issuer!r} twice.")
+    return issuers
 
 
 def _algorithms(value: Any) -> tuple[str, ...]:

@@ -19,13 +19,19 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseVerifier:
-    """Verify a token against the server's database; ``TemporarilyUnavailable`` while the database fails."""
+    """Verify a token against the server's database; ``TemporarilyUnavailable`` while the database fails.
+
+    ``issuers`` are the realms' issuers this API trusts; none means every realm of the server.
+    """
+
+    def __init__(self, *, issuers: tuple[str, ...] = ()) -> None:
+        self.issuers = issuers
 
     @sensitive_variables("token")  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken`` (RFC 6750 §3.1)."""
         try:
-            return validate_access_token(token)
+            return validate_access_token(token, issuers=self.issuers or None)
         except DatabaseError as exc:
             # No traceback: its frames below this one hold the token, and error reports show them.
             logger.error("database error while verifying an access token: %s: %s", type(exc).__name__, exc)

@@ -1,4 +1,4 @@
-"""Find the issuer's endpoints from its RFC 8414 metadata, once per process."""
+"""Find an issuer's endpoints from its RFC 8414 metadata, once per process (one ``Discovery`` per trusted issuer)."""
 
 import logging
 import threading
@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import ResourceServerConfig
 from .transport import IssuerUnreachable, Transport
 
 logger = logging.getLogger(__name__)
@@ -23,16 +22,19 @@ def metadata_url_for(issuer: str) -> str:
 
 
 class Discovery:
-    """The issuer's metadata document, fetched on first need and kept for the life of the process.
+    """The metadata document of ``issuer``, fetched on first need and kept for the life of the process.
 
+    Read from ``metadata_url`` if given, else from the issuer's well-known URL (§3.1).
     ``endpoint(name)`` returns one of its URLs (``jwks_uri``, ``introspection_endpoint``) or
     raises ``IssuerUnreachable``: the server did not answer, or its document is not the
     issuer's (§3.3: its ``issuer`` must be the configured one, exactly).
     """
 
-    def __init__(self, config: ResourceServerConfig, transport: Transport, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._url = config.metadata_url or metadata_url_for(config.issuer)
-        self._issuer = config.issuer
+    def __init__(
+        self, issuer: str, transport: Transport, *, metadata_url: str = "", clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.issuer = issuer
+        self._url = metadata_url or metadata_url_for(issuer)
         self._transport = transport
         self._clock = clock
         self._metadata: dict[str, Any] | None = None
@@ -64,8 +66,8 @@ class Discovery:
         status, document = self._transport.get_json(self._url)
         if status != 200 or not isinstance(document, dict):
             raise IssuerUnreachable(f"GET {self._url}: status {status}")
-        if document.get("issuer") != self._issuer:
+        if document.get("issuer") != self.issuer:
             raise IssuerUnreachable(
-                f"the metadata at {self._url} is for issuer {document.get('issuer')!r}, not {self._issuer!r}"
+                f"the metadata at {self._url} is for issuer {document.get('issuer')!r}, not {self.issuer!r}"
             )
         return document

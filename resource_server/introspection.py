@@ -127,7 +127,7 @@ class IntrospectionVerifier:
             self._failing_until = self._monotonic() + RETRY_SECONDS
             logger.error("token introspection failed: %s", _what_went_wrong(status))
             raise TemporarilyUnavailable(UNAVAILABLE)
-        return claims_from_introspection(answer, issuer=self._config.issuer, audiences=self._config.audiences, now=self._clock())
+        return claims_from_introspection(answer, issuer=self._discovery.issuer, audiences=self._config.audiences, now=self._clock())
 
 
 def _what_went_wrong(status: int) -> str:

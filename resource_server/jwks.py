@@ -1,4 +1,6 @@
-"""``jwks`` mode: verify JWT access tokens (RFC 9068) locally against the issuer's JWK Set (RFC 7517).
+"""``jwks`` mode: verify JWT access tokens (RFC 9068) locally against their issuer's JWK Set (RFC 7517).
+
+The API trusts one issuer or several (realms), each with its own metadata and keys.
 
 No call to the server for a token once its key is known; revocations are not seen, so a token
 is good until its ``exp``.
@@ -8,7 +10,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
@@ -22,6 +24,7 @@ from tokens.protocol.formats import (
     decode_jwt,
     is_plausible_token,
     looks_like_jwt,
+    unverified_issuer,
     unverified_kid,
 )
 from tokens.protocol.keys import PublishedKey, load_published_key
@@ -85,7 +88,8 @@ class KeySet:
                 # Stale: fetched again beside this request, which goes on with the key it has, so a
                 # server that hangs delays no request.
                 self._in_background(functools.partial(self._refresh, wait=False))
-                return (self._keys or keys).get(kid)  # the new set, if the refresh is done already
+                current = self._keys  # the new set, if the refresh is done already (even an empty one)
+                return (current if current is not None else keys).get(kid)
             return keys[kid]
         if keys is None or now - self._tried_at >= REFETCH_SECONDS:
             self._refresh(wait=keys is None)
@@ -147,47 +151,64 @@ class KeySet:
 
 
 class JWKSVerifier:
-    """Verify a JWT access token's signature and RFC 9068 claims; remember verified ones until ``exp``."""
+    """Verify a JWT access token's signature and RFC 9068 claims; remember verified ones until ``exp``.
+
+    Each trusted issuer (one ``Discovery`` each) has a ``KeySet`` of its own. With several, a
+    token goes to the keys of the issuer its unverified ``iss`` names, and is then verified with
+    those keys alone and ``iss`` checked against that issuer (RFC 8725 §3.8): a token of realm A
+    whose ``kid`` names a key of realm B is refused. An ``iss`` none of them costs no HTTP call.
+    """
 
     def __init__(
         self,
         config: ResourceServerConfig,
-        discovery: Discovery,
+        discoveries: Sequence[Discovery],
         *,
         clock: Callable[[], float] = time.time,
         keys_clock: Callable[[], float] = time.monotonic,
         in_background: Callable[[Callable[[], None]], None] = _in_a_thread,
     ) -> None:
         """``clock`` tells the tokens' times (``exp``, ``iat``); ``keys_clock`` paces the JWKS fetches (``KeySet``)."""
-        self._issuer = config.issuer
         self._audiences = config.audiences
         self._algorithms = list(config.algorithms)
         self._clock = clock
-        self._keys = KeySet(
-            discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout,
-            clock=keys_clock, in_background=in_background,
-        )
+        self._key_sets = {
+            discovery.issuer: KeySet(
+                discovery, algorithms=config.algorithms, max_age=config.jwks_max_age, timeout=config.timeout,
+                clock=keys_clock, in_background=in_background,
+            )
+            for discovery in discoveries
+        }
+        # One issuer (the common case): every token goes to its keys, without reading iss first.
+        self._only = next(iter(self._key_sets.items())) if len(self._key_sets) == 1 else None
         self._verified = ExpiringCache(config.cache_size, clock=clock)
 
     @sensitive_variables("token", "remembered")  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
-        """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` if no keys could ever be fetched."""
+        """The token's claims, or ``InvalidToken``; ``TemporarilyUnavailable`` if its issuer's keys could never be fetched."""
         if not is_plausible_token(token) or not looks_like_jwt(token):
             raise InvalidToken()
         now = self._clock()
         remembered = self._verified.get(token)
         if remembered is not None:
-            claims, kid = remembered[0]
-            if self._keys.find(kid) is not None:  # still published: a key dropped from the JWKS ends its tokens
+            claims, keys, kid = remembered[0]
+            if keys.find(kid) is not None:  # still published: a key dropped from the JWKS ends its tokens
                 return claims
+        issuer, keys = self._only or self._issuer_of(token)
         try:
             claims = decode_jwt(
-                token, find_key=self._keys.find, issuer=self._issuer, audience=self._audiences,
-                algorithms=self._algorithms, now=int(now),
+                token, find_key=keys.find, issuer=issuer, audience=self._audiences, algorithms=self._algorithms, now=int(now),
             )
         except IssuerUnreachable:
             raise TemporarilyUnavailable("The authorization server's keys could not be fetched.") from None
         if claims.iat > now + CLOCK_SKEW_SECONDS:
             raise InvalidToken("The access token is not valid: it was issued in the future.")
-        self._verified.put(token, (claims, unverified_kid(token)), expires_at=claims.exp)
+        self._verified.put(token, (claims, keys, unverified_kid(token)), expires_at=claims.exp)
         return claims
+
+    def _issuer_of(self, token: str) -> tuple[str, KeySet]:
+        issuer = unverified_issuer(token)
+        keys = self._key_sets.get(issuer)
+        if keys is None:
+            raise InvalidToken("The access token is not valid: its issuer is not one this API trusts.")
+        return issuer, keys

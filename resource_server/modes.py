@@ -47,11 +47,13 @@ def build_verifier(config: ResourceServerConfig) -> TokenVerifier:
     if config.mode == "database":
         from .database import DatabaseVerifier  # only where the server's apps are installed
 
-        return DatabaseVerifier()
+        return DatabaseVerifier(issuers=config.issuers)
     transport = Transport(timeout=config.timeout)
-    discovery = Discovery(config, transport)
+    # METADATA_URL comes with a single issuer only (read_config).
+    discoveries = [Discovery(issuer, transport, metadata_url=config.metadata_url) for issuer in config.issuers]
     if config.mode == "jwks":
-        return JWKSVerifier(config, discovery)
+        return JWKSVerifier(config, discoveries)
+    [discovery] = discoveries  # introspection mode trusts one issuer (read_config)
     return IntrospectionVerifier(config, discovery, transport)
 
 

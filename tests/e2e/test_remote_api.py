@@ -1,7 +1,8 @@
 """A separate API project protected by ``resource_server``, in each mode, against a live server.
 
-RFC 6750 §3.1 as the API answers it: a live token of this issuer and audience is accepted; an
-expired, forged, tampered, sandbox, other-audience or other-issuer token is 401 ``invalid_token``;
+RFC 6750 §3.1 as the API answers it: a live token of this issuer (or of one of the issuers a
+jwks-mode API lists) and audience is accepted; an expired, forged, tampered, sandbox,
+other-audience or other-issuer token is 401 ``invalid_token``;
 a missing scope is 403 ``insufficient_scope``. A revoked token is refused in introspection and
 database modes and still accepted in jwks mode until its ``exp``: the documented trade-off of
 verifying locally. The remote modes load nothing of the server's models and hold none of its
@@ -160,6 +161,22 @@ def test_a_token_of_another_issuer_signed_with_the_same_keys_is_refused(world, a
     assert (claims_of(token)["iss"], claims_of(token)["aud"]) == (OTHER_ISSUER, AUDIENCE)
     assert introspect(world.server_url, world.resource, token) == {"active": False}
     assert_invalid_token(apis[mode].call("/invoices", token))
+
+
+def test_a_jwks_api_trusting_two_issuers_accepts_each_and_refuses_a_third_without_a_call(world, other_issuer_url):
+    with counting_proxy() as second_proxy:
+        second = world.setup.start(env={"OAUTH_ISSUER": second_proxy.url})  # the same database, another issuer
+        second_proxy.upstream = second.url
+        variables = {**api_variables(world, "jwks"), "RESOURCE_ISSUER": f"{world.proxy.url} {second_proxy.url}"}
+        with served_api(world.setup.folder, **variables) as api:
+            for server_url, issuer in ((world.server_url, world.proxy.url), (second.url, second_proxy.url)):
+                response = api.call("/invoices", issue(server_url, world.reader))
+                assert response.status_code == 200, response.text
+                assert response.json()["iss"] == issuer
+            assert second_proxy.count("/.well-known/oauth-authorization-server") == 1  # its metadata, from its own URL
+            calls = (world.proxy.total(), second_proxy.total())
+            assert_invalid_token(api.call("/invoices", issue(other_issuer_url, world.reader)))
+            assert (world.proxy.total(), second_proxy.total()) == calls  # an untrusted iss: no call at all
 
 
 @pytest.mark.parametrize("mode", MODES)

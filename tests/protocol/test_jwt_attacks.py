@@ -1,4 +1,6 @@
-"""Attacks on JWT verification (RFC 8725 §2, §3.1; RFC 9068 §4): every forged token is refused."""
+"""Attacks on JWT verification (RFC 8725 §2, §3.1; RFC 9068 §4): every forged token is refused.
+
+The unverified ``iss`` that picks whose keys verify a token (RFC 8725 §3.8) never raises."""
 
 import base64
 import hashlib
@@ -10,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tokens.protocol.errors import InvalidToken
-from tokens.protocol.formats import decode_jwt
+from tokens.protocol.formats import decode_jwt, unverified_issuer
 from tokens.protocol.keys import generate_private_key_pem, load_signing_key, public_jwk
 
 ISSUER, AUDIENCE, NOW = "https://as.example", "https://api.example", 1_700_000_000
@@ -134,3 +136,22 @@ def test_an_unknown_kid_is_refused():
 def test_garbage_is_an_invalid_token_error_not_a_crash(garbage):
     with pytest.raises(InvalidToken):
         verify(garbage)
+
+
+def test_the_unverified_issuer_is_the_iss_a_token_claims():
+    assert unverified_issuer(sign(claims())) == ISSUER
+    assert unverified_issuer(sign(claims(iss="https://as.example/realms/alpha"))) == "https://as.example/realms/alpha"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b64(b"{}"), b64(b'{"iss": 1}'), b64(b'{"iss": ["https://as.example"]}'), b64(b'{"iss": null}'), b64(b"[1]"),
+     b64(b"not json"), b64(b"[" * 100_000), "%%%", ""],
+)
+def test_a_payload_naming_no_issuer_gives_an_empty_issuer_never_an_error(payload):
+    assert unverified_issuer(f"{b64(b'{}')}.{payload}.sig") == ""
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b", "a.b.c.d", f"{b64(b'{}')}.{b64(json.dumps({'iss': ISSUER}).encode())}"])
+def test_what_is_not_three_segments_names_no_issuer(token):
+    assert unverified_issuer(token) == ""

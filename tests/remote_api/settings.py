@@ -1,6 +1,7 @@
 """Settings of the separate API project: one ``OAUTH_RESOURCE_SERVER`` block and nothing of the server's.
 
-``RESOURCE_MODE`` (jwks, introspection or database), ``RESOURCE_ISSUER``, ``RESOURCE_AUDIENCE``
+``RESOURCE_MODE`` (jwks, introspection or database), ``RESOURCE_ISSUER`` (in jwks mode, several issuers
+separated by spaces), ``RESOURCE_AUDIENCE``
 (``RESOURCE_SANDBOX_AUDIENCE`` optional) and, for introspection, ``RESOURCE_CLIENT_ID`` and
 ``RESOURCE_CLIENT_SECRET`` come from the environment; so do the cache times the tests shorten.
 Database mode takes the server's database as ``RESOURCE_DATABASE_URL`` (or a SQLite file,
@@ -50,7 +51,7 @@ else:
     DATABASES = {}
     OAUTH_RESOURCE_SERVER = {
         "MODE": MODE,
-        "ISSUER": os.environ["RESOURCE_ISSUER"],
+        "ISSUER": os.environ["RESOURCE_ISSUER"].split(),  # a list of one is that one issuer
         "AUDIENCE": os.environ["RESOURCE_AUDIENCE"],
         "SANDBOX_AUDIENCE": os.environ.get("RESOURCE_SANDBOX_AUDIENCE", ""),
         "ALGORITHMS": os.environ.get("RESOURCE_ALGORITHMS", "RS256").split(","),

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from resource_server.config import read_config
+from resource_server.config import ResourceServerConfig, read_config
 from resource_server.discovery import Discovery
 from resource_server.introspection import IntrospectionVerifier
 from resource_server.jwks import JWKSVerifier
@@ -47,7 +47,8 @@ OVERSIZE = 1 << 20  # bytes of padding in an "oversize" answer: with the JSON ar
 class StubIssuer:
     """An issuer at ``http://127.0.0.1:<port><issuer_path>``; ``stop()`` leaves its port refusing connections."""
 
-    def __init__(self, *, issuer_path: str = "") -> None:
+    def __init__(self, *, issuer_path: str = "", first_key: int = 0) -> None:
+        """first_key: the index of the first key of each algorithm it makes; stubs given indexes apart share no key."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.stub = self
@@ -61,6 +62,7 @@ class StubIssuer:
         }
         self.keys: list[tuple[SigningKeyMaterial, dict[str, str]]] = []
         self._made: Counter[str] = Counter()  # keys made per algorithm, never two alike
+        self._first_key = first_key
         self.extra_jwks: list[Any] = []  # published after the keys' JWKs, as they are
         # The introspection answer: a dict, or a function of the posted form returning one.
         self.introspection: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] = {"active": False}
@@ -75,7 +77,7 @@ class StubIssuer:
 
     def add_key(self, algorithm: str = "RS256") -> SigningKeyMaterial:
         """Make a key and publish its public half in the JWKS."""
-        pem = _private_key_pem(algorithm, self._made[algorithm])
+        pem = _private_key_pem(algorithm, self._first_key + self._made[algorithm])
         self._made[algorithm] += 1
         jwk = public_jwk(pem, algorithm)
         key = load_signing_key(kid=jwk["kid"], algorithm=algorithm, private_pem=pem)
@@ -141,21 +143,27 @@ def resource_setting(stub: StubIssuer, mode: str = "jwks", **changes: Any) -> di
 
 
 def jwks_verifier(stub: StubIssuer, clock: Callable[[], float], *, in_a_thread: bool = False, **changes: Any) -> JWKSVerifier:
-    """A jwks-mode verifier of an API that trusts stub, on clock (tokens' times and the fetches' pace alike).
+    """A jwks-mode verifier of an API that trusts stub (or the ``ISSUER`` list in changes), on clock.
 
-    A stale JWKS is fetched again before the request goes on, unless in_a_thread (as in production).
+    The clock tells tokens' times and paces the fetches alike. A stale JWKS is fetched again before
+    the request goes on, unless in_a_thread (as in production).
     """
     config = read_config(resource_setting(stub, "jwks", **changes))
-    discovery = Discovery(config, Transport(timeout=config.timeout), clock=clock)
     extra = {} if in_a_thread else {"in_background": lambda refresh: refresh()}
-    return JWKSVerifier(config, discovery, clock=clock, keys_clock=clock, **extra)
+    return JWKSVerifier(config, discoveries_of(config, Transport(timeout=config.timeout), clock), clock=clock, keys_clock=clock, **extra)
 
 
 def introspection_verifier(stub: StubIssuer, clock: Callable[[], float], **changes: Any) -> IntrospectionVerifier:
     """An introspection-mode verifier of an API that trusts stub, on clock."""
     config = read_config(resource_setting(stub, "introspection", **changes))
     transport = Transport(timeout=config.timeout)
-    return IntrospectionVerifier(config, Discovery(config, transport, clock=clock), transport, clock=clock, monotonic=clock)
+    [discovery] = discoveries_of(config, transport, clock)
+    return IntrospectionVerifier(config, discovery, transport, clock=clock, monotonic=clock)
+
+
+def discoveries_of(config: ResourceServerConfig, transport: Transport, clock: Callable[[], float]) -> list[Discovery]:
+    """One ``Discovery`` per issuer config trusts, as ``resource_server.modes.build_verifier`` makes them, on clock."""
+    return [Discovery(issuer, transport, metadata_url=config.metadata_url, clock=clock) for issuer in config.issuers]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,8 +1,9 @@
 """``OAUTH_RESOURCE_SERVER``, read into a policy: every mistake is ``ImproperlyConfigured`` naming its key.
 
 The issuer is compared exactly with the metadata's and the tokens' ``iss`` (RFC 8414 §3.3, RFC 9068
-§4), so a trailing "/" is dropped once, here; the algorithms are a list the API chooses, never
-what a token names (RFC 8725 §3.1).
+§4), so a trailing "/" is dropped once, here; jwks mode may trust a list of issuers (realms), the
+other remote mode one; the algorithms are a list the API chooses, never what a token names (RFC
+8725 §3.1).
 """
 
 import sys
@@ -30,7 +31,7 @@ def test_no_setting_is_database_mode():
 def test_jwks_mode_takes_the_defaults():
     config = read_config(JWKS)
     assert config == ResourceServerConfig(
-        mode="jwks", issuer="https://auth.example.com", audience="https://invoices.example", algorithms=("RS256",),
+        mode="jwks", issuers=("https://auth.example.com",), audience="https://invoices.example", algorithms=("RS256",),
         cache_seconds=60, inactive_cache_seconds=5, cache_size=10_000, jwks_max_age=300, timeout=5,
     )
     assert config.metadata_url == "" and config.sandbox_audience == "" and config.client_id == ""
@@ -59,11 +60,11 @@ def test_every_key_is_read():
 
 @pytest.mark.parametrize("issuer", ["https://auth.example.com/", "https://auth.example.com//"])
 def test_a_trailing_slash_on_the_issuer_is_dropped(issuer):
-    assert read_config({**JWKS, "ISSUER": issuer}).issuer == "https://auth.example.com"
+    assert read_config({**JWKS, "ISSUER": issuer}).issuers == ("https://auth.example.com",)
 
 
 def test_an_issuer_with_a_path_keeps_it():
-    assert read_config({**JWKS, "ISSUER": "https://auth.example.com/realms/a/"}).issuer == "https://auth.example.com/realms/a"
+    assert read_config({**JWKS, "ISSUER": "https://auth.example.com/realms/a/"}).issuers == ("https://auth.example.com/realms/a",)
 
 
 def test_inactive_answers_are_never_kept_longer_than_active_ones():
@@ -75,10 +76,13 @@ def test_database_mode_takes_only_mode():
     assert read_config({"MODE": "database"}) == ResourceServerConfig(mode="database")
 
 
-@pytest.mark.parametrize("key", ["ISSUER", "AUDIENCE", "ALGORITHMS", "CACHE_SECONDS", "TIMEOUT"])
+@pytest.mark.parametrize("key", ["AUDIENCE", "ALGORITHMS", "CACHE_SECONDS", "TIMEOUT", "METADATA_URL"])
 def test_database_mode_refuses_the_remote_keys(key):
     message = refused({"MODE": "database", key: JWKS.get(key, DEFAULTS.get(key))})
-    assert "database mode takes only MODE" in message and "OAUTH_ISSUER" in message
+    assert message == (
+        "OAUTH_RESOURCE_SERVER in database mode takes only MODE and ISSUER: the audiences are the server's own "
+        "(OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
+    )
 
 
 def test_a_setting_that_is_not_a_dict_is_refused():
@@ -125,8 +129,7 @@ def test_unknown_keys_are_named():
 
 @pytest.mark.parametrize(
     ("mode", "key"),
-    [("jwks", "ISSUER"), ("jwks", "AUDIENCE"), ("introspection", "ISSUER"), ("introspection", "AUDIENCE"),
-     ("introspection", "CLIENT_ID"), ("introspection", "CLIENT_SECRET")],
+    [("jwks", "AUDIENCE"), ("introspection", "AUDIENCE"), ("introspection", "CLIENT_ID"), ("introspection", "CLIENT_SECRET")],
 )
 @pytest.mark.parametrize("absent", ["missing", "empty", "not a string"])
 def test_a_key_the_mode_needs_is_required(mode, key, absent):
@@ -189,3 +192,87 @@ def test_optional_text_keys_must_be_strings(key):
 def test_the_secret_is_never_in_a_message():
     for value in ({**INTROSPECTION, "CACHE_SIZE": 0}, {**INTROSPECTION, "ISSUER": "nope"}, {**INTROSPECTION, "X": 1}):
         assert "hunter2-not-shown" not in refused(value)
+
+
+# ISSUER: one issuer, or in jwks mode several (realms of one server, or servers), each an issuer
+# identifier compared exactly; database mode may name the realms' issuers it trusts.
+
+ALPHA, BETA = "https://auth.example.com/realms/alpha", "https://auth.example.com/realms/beta"
+
+
+def test_jwks_mode_trusts_a_list_of_issuers_in_its_order():
+    config = read_config({**JWKS, "ISSUER": [ALPHA, BETA + "/", "https://auth.example.com"]})
+    assert config.issuers == (ALPHA, BETA, "https://auth.example.com")
+
+
+def test_a_list_of_one_issuer_is_that_issuer():
+    assert read_config({**JWKS, "ISSUER": [ALPHA]}) == read_config({**JWKS, "ISSUER": ALPHA})
+    assert read_config({**INTROSPECTION, "ISSUER": (ALPHA,)}).issuers == (ALPHA,)
+
+
+@pytest.mark.parametrize("mode", ["jwks", "introspection"])
+@pytest.mark.parametrize("issuer", ["missing", "", [], None])
+def test_a_remote_mode_requires_an_issuer(mode, issuer):
+    value = dict(JWKS if mode == "jwks" else INTROSPECTION)
+    if issuer == "missing":
+        del value["ISSUER"]
+    else:
+        value["ISSUER"] = issuer
+    several = ", or a non-empty list of them" if mode == "jwks" else ""
+    assert refused(value) == f"OAUTH_RESOURCE_SERVER['ISSUER'] is required in {mode} mode: the issuer's URL{several}."
+
+
+@pytest.mark.parametrize("issuer", [42, [ALPHA, None], [ALPHA, 1], [[ALPHA]], {ALPHA}, {"alpha": ALPHA}])
+def test_an_issuer_that_is_not_a_url_or_a_list_of_urls_is_refused(issuer):
+    assert refused({**JWKS, "ISSUER": issuer}) == (
+        f"OAUTH_RESOURCE_SERVER['ISSUER'] must be an issuer's URL or a non-empty list of them; it is {issuer!r}."
+    )
+
+
+@pytest.mark.parametrize("bad", ["auth.example.com/realms/beta", "https://auth.example.com?realm=beta", ""])
+def test_each_issuer_of_a_list_is_checked_as_one(bad):
+    assert refused({**JWKS, "ISSUER": [ALPHA, bad]}) == (
+        f"OAUTH_RESOURCE_SERVER['ISSUER'] must be an http(s) URL without query or fragment; it is {bad!r}."
+    )
+
+
+@pytest.mark.parametrize("issuers", [[ALPHA, ALPHA], [ALPHA, BETA, ALPHA + "/"]])
+def test_an_issuer_named_twice_is_refused(issuers):
+    assert refused({**JWKS, "ISSUER": issuers}) == f"OAUTH_RESOURCE_SERVER['ISSUER'] names {ALPHA!r} twice."
+
+
+def test_metadata_url_goes_with_a_single_issuer_only():
+    metadata = {"METADATA_URL": "https://auth.example.com/meta"}
+    assert read_config({**JWKS, **metadata, "ISSUER": [ALPHA]}).metadata_url == "https://auth.example.com/meta"
+    assert refused({**JWKS, **metadata, "ISSUER": [ALPHA, BETA]}) == (
+        "OAUTH_RESOURCE_SERVER['METADATA_URL'] is for a single ISSUER: with several, each issuer's metadata is found "
+        "from its own URL (RFC 8414 §3.1)."
+    )
+
+
+def test_introspection_mode_refuses_several_issuers_and_says_why():
+    message = refused({**INTROSPECTION, "ISSUER": [ALPHA, BETA]})
+    assert message == (
+        "OAUTH_RESOURCE_SERVER['ISSUER'] in introspection mode is one issuer: CLIENT_ID and CLIENT_SECRET are a client "
+        "of one realm, and a client authenticates only in its own realm. To trust several realms, use jwks mode."
+    )
+    assert "hunter2-not-shown" not in message
+
+
+@pytest.mark.parametrize(
+    ("issuer", "issuers"),
+    [(None, ()), (ALPHA + "/", (ALPHA,)), ([ALPHA, BETA], (ALPHA, BETA)), (("https://auth.example.com",), ("https://auth.example.com",))],
+)
+def test_database_mode_trusts_the_realms_it_names_or_every_realm(issuer, issuers):
+    value = {"MODE": "database"} | ({"ISSUER": issuer} if issuer is not None else {})
+    assert read_config(value) == ResourceServerConfig(mode="database", issuers=issuers)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "message"),
+    [([], "must be an issuer's URL or a non-empty list of them; it is []."),
+     ("", "must be an http(s) URL without query or fragment; it is ''."),
+     ([ALPHA, ALPHA], f"names {ALPHA!r} twice.")],
+)
+def test_database_mode_checks_the_issuers_it_names(issuer, message):
+    assert refused({"MODE": "database", "ISSUER": issuer}) == f"OAUTH_RESOURCE_SERVER['ISSUER'] {message}"

@@ -13,12 +13,13 @@ import pytest
 from resource_server.config import read_config
 from resource_server.discovery import WELL_KNOWN, Discovery, metadata_url_for
 from resource_server.transport import MAX_RESPONSE_BYTES, USER_AGENT, IssuerUnreachable, Transport
-from tests.resource.stub_issuer import INTROSPECT_PATH, JWKS_PATH, REDIRECT_PATH, StubIssuer, resource_setting
+from tests.resource.stub_issuer import INTROSPECT_PATH, JWKS_PATH, REDIRECT_PATH, StubIssuer, discoveries_of, resource_setting
 
 
 def discovery_of(stub, clock, **changes) -> Discovery:
     config = read_config(resource_setting(stub, **changes))
-    return Discovery(config, Transport(timeout=config.timeout), clock=clock)
+    [discovery] = discoveries_of(config, Transport(timeout=config.timeout), clock)
+    return discovery
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ public halves of the signing keys, so it never needs the key-encryption key (CON
 "Protecting APIs that are separate services").
 """
 
+import inspect
 import logging
 
 import pytest
@@ -20,8 +21,10 @@ from rest_framework.views import APIView
 from resource_server import BearerTokenAuthentication, RequiredScopes
 from resource_server import database as database_mode
 from tokens import encryption, keystore
+from tokens import services as tokens_services
 from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
+from tokens.protocol.errors import InvalidToken
 
 pytestmark = pytest.mark.django_db
 factory = APIRequestFactory()
@@ -67,7 +70,7 @@ def test_a_token_of_the_servers_database_reaches_the_view(issue, make_keys, toke
 def test_a_database_error_while_verifying_is_503(issue, monkeypatch, caplog, token_format):
     token = issue(token_format)
 
-    def failing(token):
+    def failing(token, *, issuers):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(database_mode, "validate_access_token", failing)
@@ -132,3 +135,41 @@ def test_verification_never_decrypts_a_private_key(issue, make_keys, token_forma
     with pytest.raises(AssertionError, match="decrypted"):  # the guard works: signing would have tripped it
         key_store.active_key()
     assert len(decrypted) == 1
+
+
+# ISSUER in database mode: the realms (issuers) the API trusts; absent, every realm of the server.
+
+TAKES_ISSUERS = "issuers" in inspect.signature(tokens_services.validate_access_token).parameters
+needs_issuers = pytest.mark.skipif(
+    not TAKES_ISSUERS, reason="tokens.services.validate_access_token takes no issuers yet (issue 14, the lead's change)"
+)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "passed"),
+    [(None, None), ("https://auth.example.com/realms/alpha/", ("https://auth.example.com/realms/alpha",)),
+     (["https://a.example", "https://b.example"], ("https://a.example", "https://b.example"))],
+)
+def test_the_issuers_of_the_setting_are_what_the_database_is_asked_for(settings, monkeypatch, issuer, passed):
+    settings.OAUTH_RESOURCE_SERVER = {"MODE": "database"} | ({"ISSUER": issuer} if issuer is not None else {})
+    asked = []
+
+    def validate(token, *, issuers):
+        asked.append((token, issuers))
+        raise InvalidToken()
+
+    monkeypatch.setattr(database_mode, "validate_access_token", validate)
+    response = call("some-token")
+    assert response.status_code == 401
+    assert asked == [("some-token", passed)]  # None: every realm of the server
+
+
+@needs_issuers
+def test_a_token_of_a_realm_the_api_does_not_trust_is_invalid_token(settings, issue):
+    token = issue()
+    settings.OAUTH_RESOURCE_SERVER = {"MODE": "database", "ISSUER": "https://elsewhere.example"}
+    response = call(token)
+    assert response.status_code == 401
+    assert response.data["error"] == "invalid_token"
+    settings.OAUTH_RESOURCE_SERVER = {"MODE": "database", "ISSUER": [settings.OAUTH_ISSUER]}
+    assert call(token).status_code == 200

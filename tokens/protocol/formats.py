@@ -124,15 +124,18 @@ def _unverified_header(token: str) -> dict[str, Any]:
     ``jwt.decode`` parses and checks every segment strictly afterwards; PyJWT's own
     ``get_unverified_header`` would do all of that work twice on every request.
     """
-    segment = token.split(".", 1)[0]
+    return _unverified_object(token.split(".", 1)[0], "JOSE header")
+
+
+def _unverified_object(segment: str, what: str) -> dict[str, Any]:
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     # binascii.Error and JSONDecodeError are ValueErrors; deep nesting exhausts the parser's stack.
     except (ValueError, TypeError, RecursionError):
-        raise jwt.DecodeError("invalid JOSE header") from None
-    if not isinstance(header, dict):
-        raise jwt.DecodeError("invalid JOSE header")
-    return header
+        raise jwt.DecodeError(f"invalid {what}") from None
+    if not isinstance(value, dict):
+        raise jwt.DecodeError(f"invalid {what}")
+    return value
 
 
 def unverified_issuer(token: str) -> str:
@@ -155,6 +158,20 @@ def unverified_issuer(token: str) -> str:
 def unverified_kid(token: str) -> str:
     """The ``kid`` named in a JWT's header; only for a token that has just been verified."""
     return str(_unverified_header(token).get("kid", ""))
+
+
+def unverified_issuer(token: str) -> str:
+    """The ``iss`` a JWT claims, unverified: only to choose whose keys verify it; "" if it names none.
+
+    The token must then be verified with that issuer's keys alone and ``iss`` checked against it
+    (RFC 8725 §3.8: the keys must belong to the issuer the token names).
+    """
+    segments = token.split(".")
+    try:
+        issuer = _unverified_object(segments[1], "JWT payload").get("iss") if len(segments) == 3 else None
+    except jwt.DecodeError:
+        return ""
+    return issuer if isinstance(issuer, str) else ""
 
 
 def decode_jwt(
