@@ -1,7 +1,6 @@
 """Factories as fixtures, shared by every test package."""
 
 import base64
-import inspect
 import io
 from datetime import UTC, datetime
 from urllib.parse import quote_plus, urlencode
@@ -18,7 +17,6 @@ from clients.registry import drop_known_clients
 from clients.services import IssuedKeys, create_application, generate_keys
 from cluster.announcements import clients_changed, realms_changed, signing_keys_changed, tokens_revoked
 from cluster.shared_cache import forget_shared_cache_outage
-from resource_server import database as database_mode
 from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
 from tokens.models import AccessToken, IssuanceCount
@@ -66,20 +64,6 @@ def _fresh_caches():
 def _issuance_counted_at_once(settings):
     """Issuance counts are stored at once: a flushing thread would write outside the test's transaction."""
     settings.OAUTH_USAGE_FLUSH_SECONDS = 0
-
-
-@pytest.fixture(autouse=True)
-def _validate_access_token_without_issuers(monkeypatch):
-    """Until ``tokens.services.validate_access_token`` takes ``issuers`` (issue 14, the lead's change), the
-    database-mode verifier's ``issuers=None`` (every realm) goes to the function as it is; remove with that change."""
-    if "issuers" in inspect.signature(database_mode.validate_access_token).parameters:
-        return
-    real = database_mode.validate_access_token
-
-    def validate(token, *, issuers, **kwargs):
-        return real(token, **kwargs) if issuers is None else real(token, issuers=issuers, **kwargs)
-
-    monkeypatch.setattr(database_mode, "validate_access_token", validate)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ public halves of the signing keys, so it never needs the key-encryption key (CON
 "Protecting APIs that are separate services").
 """
 
-import inspect
 import logging
 
 import pytest
@@ -21,7 +20,6 @@ from rest_framework.views import APIView
 from resource_server import BearerTokenAuthentication, RequiredScopes
 from resource_server import database as database_mode
 from tokens import encryption, keystore
-from tokens import services as tokens_services
 from tokens.caches import forget_token_facts
 from tokens.keystore import key_store
 from tokens.protocol.errors import InvalidToken
@@ -139,12 +137,6 @@ def test_verification_never_decrypts_a_private_key(issue, make_keys, token_forma
 
 # ISSUER in database mode: the realms (issuers) the API trusts; absent, every realm of the server.
 
-TAKES_ISSUERS = "issuers" in inspect.signature(tokens_services.validate_access_token).parameters
-needs_issuers = pytest.mark.skipif(
-    not TAKES_ISSUERS, reason="tokens.services.validate_access_token takes no issuers yet (issue 14, the lead's change)"
-)
-
-
 @pytest.mark.parametrize(
     ("issuer", "passed"),
     [(None, None), ("https://auth.example.com/realms/alpha/", ("https://auth.example.com/realms/alpha",)),
@@ -164,7 +156,6 @@ def test_the_issuers_of_the_setting_are_what_the_database_is_asked_for(settings,
     assert asked == [("some-token", passed)]  # None: every realm of the server
 
 
-@needs_issuers
 def test_a_token_of_a_realm_the_api_does_not_trust_is_invalid_token(settings, issue):
     token = issue()
     settings.OAUTH_RESOURCE_SERVER = {"MODE": "database", "ISSUER": "https://elsewhere.example"}

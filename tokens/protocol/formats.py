@@ -138,23 +138,6 @@ def _unverified_object(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-def unverified_issuer(token: str) -> str:
-    """The ``iss`` a JWT claims, unverified: only to choose which issuer's keys verify it ("" if none).
-
-    Never raises: a payload that is not base64url JSON with a string ``iss`` names no issuer.
-    """
-    parts = token.split(".")
-    if len(parts) != 3:
-        return ""
-    segment = parts[1]
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, TypeError, RecursionError):
-        return ""
-    issuer = payload.get("iss") if isinstance(payload, dict) else None
-    return issuer if isinstance(issuer, str) else ""
-
-
 def unverified_kid(token: str) -> str:
     """The ``kid`` named in a JWT's header; only for a token that has just been verified."""
     return str(_unverified_header(token).get("kid", ""))
