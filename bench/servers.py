@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from databases import scratch_database  # bench/databases.py, beside this script
+from scenarios import REALM
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
@@ -159,7 +160,10 @@ def prepare_instances(
         subprocess.run([*MANAGE, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
         options = [("bench-jwt", "--token-format", "jwt")]
         if instance == "main":
-            options += [("bench-opaque", "--token-format", "opaque"), ("bench-resource-server", "--resource-server")]
+            # A realm of its own, RS256 as the default realm: the jwt-realm row is the jwt row in a realm.
+            subprocess.run([*MANAGE, "createrealm", REALM], env=env, check=True, cwd=ROOT, capture_output=True)
+            options += [("bench-opaque", "--token-format", "opaque"), ("bench-resource-server", "--resource-server"),
+                        ("bench-realm-jwt", "--token-format", "jwt", "--realm", REALM)]
         clients[instance] = {name: create_client(env, name, *rest) for name, *rest in options}
     for mode in ("jwks", "introspection"):
         environments[f"api-{mode}"] = remote_api_environment(

@@ -93,13 +93,15 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     def has_rotate_permission(self, request) -> bool:
         return request.user.has_perm("tokens.change_signingkey")
 
-    @admin.action(description="Rotate: retire the active key and sign with a new one", permissions=["rotate"])
+    @admin.action(description="Rotate the realms of the selected keys: retire each active key and sign with a new one",
+                  permissions=["rotate"])
     def rotate(self, request, queryset: QuerySet) -> None:
-        try:
-            key = rotate_signing_key()
-        except KeyRotationConflict as exc:
-            self.message_user(request, f"{exc} Nothing was changed.", messages.WARNING)
-            return
-        self.message_user(request, f"Signing key {key.kid} ({key.algorithm}) signs from now on; the previous key "
-                          "stays published until its tokens expire, and a new next key is published ahead.",
-                          messages.SUCCESS)
+        for realm in sorted(set(queryset.values_list("realm__name", flat=True))):
+            try:
+                key = rotate_signing_key(realm=realm)
+            except KeyRotationConflict as exc:
+                self.message_user(request, f"Realm {realm}: {exc} Nothing was changed there.", messages.WARNING)
+                continue
+            self.message_user(request, f"Realm {realm}: signing key {key.kid} ({key.algorithm}) signs from now on; the "
+                              "previous key stays published until its tokens expire, and a new next key is published "
+                              "ahead.", messages.SUCCESS)

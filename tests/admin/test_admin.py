@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
 from clients.models import Application, KeyPair, Scope, default_realm_pk
-from clients.services import generate_keys
+from clients.services import create_realm, generate_keys
 from tests.endpoints.test_no_leaks import admin_pages, fragments
 from tokens.encryption import decrypt_private_key
 from tokens.keystore import rotate_signing_key
@@ -184,10 +184,23 @@ def test_signing_keys_list_and_rotate(admin_client, db):
     change = admin_client.get(f"{KEYS}{first.pk}/change/").content.decode()
     assert first.kid in change and "private" not in change.lower()
     response = run_action(admin_client, KEYS, "rotate", [first])
-    assert f"Signing key {waiting.kid} (RS256) signs from now on" in response.content.decode()
+    assert f"Realm default: signing key {waiting.kid} (RS256) signs from now on" in response.content.decode()
     first.refresh_from_db()
     assert first.role == KeyRole.RETIRED and first.retired_at is not None
     assert SigningKey.objects.get(role=KeyRole.ACTIVE).pk == waiting.pk
+
+
+def test_the_rotate_action_rotates_the_realms_of_the_selected_keys_only(admin_client, db):
+    create_realm(name="alpha")
+    create_realm(name="beta")
+    for realm in ("default", "alpha", "beta"):
+        rotate_signing_key(realm=realm)
+    active = dict(SigningKey.objects.filter(role=KeyRole.ACTIVE).values_list("realm__name", "pk"))
+    page = run_action(admin_client, KEYS, "rotate", [SigningKey.objects.get(pk=active["alpha"])]).content.decode()
+    assert "Realm alpha: signing key" in page and "Realm default" not in page and "Realm beta" not in page
+    after = dict(SigningKey.objects.filter(role=KeyRole.ACTIVE).values_list("realm__name", "pk"))
+    assert after["alpha"] != active["alpha"]
+    assert (after["default"], after["beta"]) == (active["default"], active["beta"])
 
 
 def test_staff_without_permissions_get_no_actions(client, django_user_model, issued):

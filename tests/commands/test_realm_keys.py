@@ -36,8 +36,8 @@ def test_rotatekeys_without_a_realm_rotates_every_realm_each_with_its_algorithm(
     waiting = dict(SigningKey.objects.filter(role=KeyRole.NEXT).values_list("realm__name", "kid"))
     output = run("rotatekeys")
     assert active_kids() == waiting  # each realm's key published ahead took over
-    assert f"Signing key {waiting['default']} (RS256) signs from now on." in output
-    assert f"Signing key {waiting['alpha']} (ES256) signs from now on in realm alpha." in output
+    assert f"Signing key {waiting['default']} (RS256) signs from now on; the previous key" in output
+    assert f"Signing key {waiting['alpha']} (ES256) signs from now on in realm alpha; the previous key" in output
     retired = dict(SigningKey.objects.filter(role=KeyRole.RETIRED).values_list("realm__name", "kid"))
     assert retired == before
 

@@ -40,10 +40,10 @@ class Command(BaseCommand):
                     "rotation."
                 )
             where = "" if name == DEFAULT_REALM else f" in realm {name}"
-            self.stdout.write(f"Signing key {key.kid} ({key.algorithm}) signs from now on{where}.")
-        self.stdout.write(
-            "The previous keys stay published until their tokens have expired, and the next keys are published ahead."
-        )
+            self.stdout.write(
+                f"Signing key {key.kid} ({key.algorithm}) signs from now on{where}; the previous key stays published "
+                "until its tokens have expired, and the next key is published ahead."
+            )
 
     def _algorithm(self, name: str, asked: str | None) -> str:
         """What the realm signs with (its active key shows the servers' setting), refusing another one asked for."""
