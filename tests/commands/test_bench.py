@@ -112,7 +112,8 @@ def test_ratios_targets_and_p99_limits_come_from_the_ceiling_of_the_same_connect
 
 def bench_clients():
     client = {"client_id": "bench-client", "client_secret": "s3cret"}
-    return {"main": {"bench-jwt": client, "bench-opaque": client, "bench-resource-server": client},
+    return {"main": {"bench-jwt": client, "bench-opaque": client, "bench-resource-server": client,
+                     "bench-realm-jwt": client},
             "ed25519": {"bench-jwt": client}}
 
 
