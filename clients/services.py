@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.context import current_address
 from audit.models import AuditAction
 from audit.services import digest_unknown_identifier, log_event, record_application_change, record_event
+from cluster.announcements import signing_keys_changed
 from tokens.protocol.client_auth import ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.scopes import format_scope, parse_scope
@@ -91,6 +92,8 @@ def delete_realm(*, realm: Realm) -> None:
         raise ValidationError("The default realm cannot be deleted.")
     record_event(AuditAction.REALM_DELETED, details={"realm": realm.name})
     realm.delete()
+    # Its keys went with it: no process may keep them for a realm made again under the same name.
+    transaction.on_commit(signing_keys_changed.announce)
 
 
 def _realm_details(realm: Realm, fields) -> dict[str, Any]:
