@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.context import current_address
 from audit.models import AuditAction
 from audit.services import digest_unknown_identifier, log_event, record_application_change, record_event
+from cluster.announcements import signing_keys_changed
 from tokens.protocol.client_auth import ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.scopes import format_scope, parse_scope
@@ -85,12 +86,15 @@ def record_realm_change(realm: Realm, *, changed_fields: list[str]) -> None:
 def delete_realm(*, realm: Realm) -> None:
     """Delete a realm with its signing keys and scopes; raise ProtectedError while it has applications.
 
-    The default realm is never deleted (ValidationError).
+    The default realm is never deleted (ValidationError). Every process forgets the realm's keys
+    (the signing keys announcement): a realm made again under the same name must neither sign
+    with nor publish the deleted one's.
     """
     if realm.is_default:
         raise ValidationError("The default realm cannot be deleted.")
     record_event(AuditAction.REALM_DELETED, details={"realm": realm.name})
     realm.delete()
+    signing_keys_changed.announce_on_commit()
 
 
 def _realm_details(realm: Realm, fields) -> dict[str, Any]:
