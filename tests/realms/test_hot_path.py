@@ -8,6 +8,7 @@ database nothing, as ``tests/endpoints/test_hot_path.py`` checks for the default
 import jwt
 
 from tests.conftest import issued_count
+from tokens import keystore
 from tokens.keystore import key_store_for
 
 from .conftest import JWKS, TOKEN, hello, post_form
@@ -49,3 +50,5 @@ def test_an_unknown_realm_in_a_url_costs_no_query_once_the_realms_are_known(
         answers = [api_client.get(f"/realms/made-up-{n}{JWKS}") for n in range(20)]
     assert {answer.status_code for answer in answers} == {404}
     assert answers[0].json() == {"error": "invalid_request", "error_description": "No such realm."}
+    # Nor any memory: key stores are made for realms that exist, never for a name in a URL.
+    assert not [name for name in keystore._key_stores if name.startswith("made-up-")]
