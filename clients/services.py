@@ -86,14 +86,16 @@ def record_realm_change(realm: Realm, *, changed_fields: list[str]) -> None:
 def delete_realm(*, realm: Realm) -> None:
     """Delete a realm with its signing keys and scopes; raise ProtectedError while it has applications.
 
-    The default realm is never deleted (ValidationError).
+    The default realm is never deleted (ValidationError). Every process forgets the realm's keys
+    (the signing keys announcement): a realm made again under the same name must neither sign
+    with nor publish the deleted one's.
     """
     if realm.is_default:
         raise ValidationError("The default realm cannot be deleted.")
     record_event(AuditAction.REALM_DELETED, details={"realm": realm.name})
     realm.delete()
     # Its keys went with it: no process may keep them for a realm made again under the same name.
-    transaction.on_commit(signing_keys_changed.announce)
+    signing_keys_changed.announce_on_commit()
 
 
 def _realm_details(realm: Realm, fields) -> dict[str, Any]:

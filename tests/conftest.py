@@ -18,7 +18,7 @@ from clients.services import IssuedKeys, create_application, generate_keys
 from cluster.announcements import clients_changed, realms_changed, signing_keys_changed, tokens_revoked
 from cluster.shared_cache import forget_shared_cache_outage
 from tokens.caches import forget_token_facts
-from tokens.keystore import key_store
+from tokens.keystore import invalidate_key_stores
 from tokens.models import AccessToken, IssuanceCount
 from tokens.protocol.formats import hash_token, looks_like_jwt
 from tests.e2e.redis_server import RedisServer
@@ -43,7 +43,7 @@ def _clear_only_our_cache_keys():
 def _forget_everything() -> None:
     for announcement in (signing_keys_changed, clients_changed, tokens_revoked, realms_changed):
         announcement.forget()
-    key_store.invalidate()
+    invalidate_key_stores()  # every realm's: a realm of an earlier test may come back with the same name
     forget_shared_cache_outage()
     cache.clear()
     forget_token_facts()
