@@ -10,7 +10,7 @@ realm, asked at the same moment, answers by the server's settings.
 import jwt
 import pytest
 
-from clients.models import Scope, ScopeVisibility
+from clients.models import Realm, Scope, ScopeVisibility
 from clients.services import create_application
 from tokens.protocol.formats import looks_like_jwt
 from tokens.services import validate_access_token
@@ -27,6 +27,8 @@ def test_one_scope_name_in_two_realms_with_different_visibility(api_client, make
     assert "reports" not in api_client.get(METADATA).json()["scopes_supported"]  # restricted: not advertised
 
     # A developer asking for it in the portal gets it in alpha, and waits for an operator in default.
+    Realm.objects.filter(name="alpha").update(open_to_portal=True)  # a developer registers only where it is open
+    alpha.realm.refresh_from_db()
     in_alpha = create_application(name="a", scopes="reports", self_service=True, realm=alpha.realm)
     in_default = create_application(name="d", scopes="reports", self_service=True, realm=default.realm)
     assert (in_alpha.scopes, in_alpha.pending_scopes) == ("reports", "")
