@@ -152,3 +152,13 @@ def test_other_methods_on_the_sample_resource_are_405_not_a_csrf_page(strict_cli
     assert response.status_code == 405
     assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
     assert "not allowed" in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("path", ["/oauth/token%0A", "/realms/alpha/oauth/token%0A", "/api/hello%0A",
+                                  "/.well-known/oauth-authorization-server/realms/alpha%0A"])
+def test_a_path_ending_in_a_newline_is_no_endpoint(client, db, path):
+    """``$`` also matches before a final newline; the routes end with ``\\Z``, so ``/oauth/token%0A`` is 404."""
+    Realm.objects.create(name="alpha")
+    assert client.get(path).status_code == 404
+    if "well-known" not in path:  # the metadata route takes any realm name ("alpha\n" is none) and only GET
+        assert client.post(path).status_code == 404
