@@ -18,6 +18,10 @@ class ScopeAdmin(admin.ModelAdmin):
     list_filter = ("realm", "visibility")
     list_select_related = ("realm",)
     search_fields = ("name", "description")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A scope keeps its realm: its applications, and their tokens, name it in that realm only.
+        return (*super().get_readonly_fields(request, obj), *(("realm",) if obj is not None else ()))
     radio_fields = {"visibility": admin.VERTICAL}
 
 

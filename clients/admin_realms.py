@@ -16,7 +16,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Realm
+from tokens.models import SigningKey
+
+from .models import Realm, Scope
 from .realms import realm_urls
 from .services import REALM_SETTINGS, create_realm, delete_realm, record_realm_change, update_realm
 
@@ -74,6 +76,14 @@ class RealmAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Realm | None = None, change: bool = False, **kwargs):
         kwargs["help_texts"] = {"enabled": "Unchecked: " + disabling_consequence(), **kwargs.get("help_texts", {})}
         return super().get_form(request, obj, change, **kwargs)
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """Django's list of what a delete takes along, without asking for permission on the realm's own keys
+        and scopes: they are part of it (no one deletes a signing key by hand), and only its applications
+        stop the delete."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        own = {str(model._meta.verbose_name) for model in (SigningKey, Scope)}
+        return deleted, counts, perms_needed - own, protected
 
     def has_delete_permission(self, request: HttpRequest, obj: Realm | None = None) -> bool:
         return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_default)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from tokens.protocol.errors import InvalidScope
@@ -12,6 +12,10 @@ from tokens.protocol.scopes import format_scope, is_scope_token, parse_scope
 # The realm every application and signing key belonged to before realms existed; it keeps the
 # server's historic paths and OAUTH_ISSUER as its issuer (CONTRACT.md "Realms").
 DEFAULT_REALM = "default"
+
+# The longest lifetime any setting may name, in seconds (about 68 years): what PostgreSQL's integer
+# holds, so SQLite cannot store a value that would overflow the date arithmetic of a token or a key.
+MAX_LIFETIME_SECONDS = 2_147_483_647
 
 # A realm name is one URL path segment: /realms/NAME/ (CONTRACT.md "Realms").
 validate_realm_name = RegexValidator(
@@ -46,10 +50,12 @@ class Realm(models.Model):
         "open to the portal", default=False, help_text="Developers may register applications in this realm."
     )
     access_token_lifetime = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Seconds; empty for the server's setting."
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_LIFETIME_SECONDS)],
+        help_text="Seconds; empty for the server's setting.",
     )
     max_access_token_lifetime = models.PositiveIntegerField(
-        "maximum access token lifetime", null=True, blank=True, validators=[MinValueValidator(1)],
+        "maximum access token lifetime", null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LIFETIME_SECONDS)],
         help_text="Seconds; empty for the server's setting.",
     )
     default_token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True, default="")
@@ -58,7 +64,9 @@ class Realm(models.Model):
         choices=[("", "Server default"), *((name, name) for name in SUPPORTED_ALGORITHMS)],
     )
     client_credentials_enabled = models.BooleanField(
-        "client credentials grant", null=True, blank=True, help_text="Empty for the server's setting."
+        "client credentials grant", null=True, blank=True,
+        choices=[(None, "Server's setting"), (True, "Enabled"), (False, "Disabled")],
+        help_text="The server's setting is OAUTH_CLIENT_CREDENTIALS_ENABLED.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -83,6 +91,11 @@ class Realm(models.Model):
         return TokenFormat(self.token_format_in_effect).label.split(" (")[0]  # "JWT", not "JWT (RFC 9068)"
 
     @property
+    def lifetime_in_effect(self) -> int:
+        """The lifetime, in seconds, of its tokens when neither the request nor the application names one."""
+        return min(self.access_token_lifetime or settings.OAUTH_ACCESS_TOKEN_LIFETIME, self.max_lifetime_in_effect)
+
+    @property
     def max_lifetime_in_effect(self) -> int:
         """The longest lifetime, in seconds, a token of this realm may have: its own maximum, else the server's."""
         return self.max_access_token_lifetime or settings.OAUTH_MAX_ACCESS_TOKEN_LIFETIME
@@ -96,9 +109,10 @@ class Realm(models.Model):
                 raise ValidationError({"name": "A realm cannot be renamed: its issuer and URLs are made of its name."})
         if self.name == DEFAULT_REALM and not self.enabled:
             raise ValidationError({"enabled": "The default realm cannot be disabled."})
-        lifetime, maximum = self.access_token_lifetime, self.max_access_token_lifetime
-        if lifetime is not None and maximum is not None and lifetime > maximum:
-            raise ValidationError({"access_token_lifetime": "The lifetime cannot exceed the maximum lifetime."})
+        lifetime, maximum = self.access_token_lifetime, self.max_lifetime_in_effect
+        if lifetime is not None and lifetime > maximum:
+            whose = "" if self.max_access_token_lifetime else f" (the server's OAUTH_MAX_ACCESS_TOKEN_LIFETIME, {maximum} s)"
+            raise ValidationError({"access_token_lifetime": f"The lifetime cannot exceed the maximum lifetime{whose}."})
 
 
 def default_realm_pk() -> int:
@@ -167,7 +181,8 @@ class Application(models.Model):
     client_credentials_enabled = models.BooleanField("client credentials grant", default=True)
     token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True, default="")
     token_lifetime = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seconds; empty for the server default."
+        null=True, blank=True, validators=[MaxValueValidator(MAX_LIFETIME_SECONDS)],
+        help_text="Seconds; empty for the realm's default (the server's unless the realm sets one).",
     )
     is_active = models.BooleanField("active", default=True)
     is_resource_server = models.BooleanField(
@@ -220,6 +235,10 @@ class Application(models.Model):
                 errors[field] = f"Not in the scope registry: {' '.join(sorted(unknown))}. Add it under Scopes first."
         if not sets["default_scopes"] <= sets["scopes"] | sets["pending_scopes"]:
             errors["default_scopes"] = "Default scopes must be among the allowed scopes."
+        if self.token_lifetime and self.realm_id and self.token_lifetime > self.realm.max_lifetime_in_effect:
+            errors["token_lifetime"] = (
+                f"At most {self.realm.max_lifetime_in_effect} s, the maximum lifetime of realm {self.realm.name}."
+            )
         if errors:
             raise ValidationError(errors)
         # An operator who grants a pending scope by typing it into the allowed ones has decided on it.

@@ -120,7 +120,8 @@ def server_metadata(*, realm: KnownRealm | None = None) -> dict[str, Any]:
         "jwks_uri": urls["jwks_uri"],
         "introspection_endpoint": urls["introspection_endpoint"],
         "revocation_endpoint": urls["revocation_endpoint"],
-        "grant_types_supported": [CLIENT_CREDENTIALS],
+        # Empty while the realm (or the server) has the grant switched off: nothing is offered.
+        "grant_types_supported": [CLIENT_CREDENTIALS] if realm.token_policy().client_credentials_enabled else [],
         "response_types_supported": [],
         "scopes_supported": public_scope_names(realm_id=realm.id),  # RFC 8414 §2 lets restricted ones go unadvertised
         "token_endpoint_auth_methods_supported": auth_methods,

@@ -39,7 +39,7 @@ def errors_of(realm: Realm) -> dict[str, list[str]]:
 def realm_form(name: str | None = None, **fields) -> dict:
     """What the realm form sends: enabled, no override (no name on a change page: it is read-only there)."""
     return {**({"name": name} if name is not None else {}), "enabled": "on", "default_token_format": "",
-            "jwt_algorithm": "", "client_credentials_enabled": "unknown", **fields}
+            "jwt_algorithm": "", "client_credentials_enabled": "", **fields}
 
 
 def run_action(admin_client, action: str, realms, **fields):
@@ -132,7 +132,7 @@ def test_the_add_page_asks_for_a_name_and_shows_no_url_yet(admin_client, default
 def test_an_operator_creates_a_realm_with_its_overrides_audited(admin_client, admin_user, default):
     response = admin_client.post(f"{REALMS}add/", realm_form(
         "alpha", access_token_lifetime="600", max_access_token_lifetime="3600", default_token_format="opaque",
-        jwt_algorithm="ES256", client_credentials_enabled="false"))
+        jwt_algorithm="ES256", client_credentials_enabled="False"))
     alpha = Realm.objects.get(name="alpha")
     assert response.status_code == 302 and response["Location"] == REALMS
     assert (alpha.enabled, alpha.open_to_portal, alpha.access_token_lifetime, alpha.max_access_token_lifetime) == (

@@ -51,7 +51,7 @@ def test_the_list_shows_only_my_applications_with_their_figures(portal, own_app,
     assert "this minute</time>" in billing_row or "a minute ago</time>" in billing_row
     quiet_row = html[html.index(">quiet<"):]
     assert "No keys yet" in quiet_row and "JWT (RFC 9068)" in quiet_row and ">never<" in quiet_row
-    assert 'Server default <span class="muted">(Opaque)</span>' in billing_row  # what the default is here
+    assert 'Default <span class="muted">(Opaque)</span>' in billing_row  # what the default is here
 
 
 def test_the_list_takes_the_same_few_queries_for_many_applications(portal, developer, make_application, request_token, django_assert_max_num_queries):
