@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from tokens.protocol.errors import InvalidScope
+from tokens.protocol.audiences import parse_audiences
 from tokens.protocol.keys import SUPPORTED_ALGORITHMS
 from tokens.protocol.scopes import format_scope, is_scope_token, parse_scope
 
@@ -184,6 +185,17 @@ class Application(models.Model):
         null=True, blank=True, validators=[MaxValueValidator(MAX_LIFETIME_SECONDS)],
         help_text="Seconds; empty for the realm's default (the server's unless the realm sets one).",
     )
+    # RFC 8707: the APIs (absolute URIs) its tokens may be for, and the one they are for when a request names none.
+    audiences = models.CharField(
+        "allowed audiences", max_length=5200, blank=True,
+        help_text="Space-separated absolute URIs without a fragment (RFC 8707): the APIs a token request may "
+        "name with resource. Empty: only the realm's own audience.",
+    )
+    default_audience = models.CharField(
+        max_length=255, blank=True,
+        help_text="One of the allowed audiences, for a token request that names no resource; "
+        "empty for the realm's own audience.",
+    )
     is_active = models.BooleanField("active", default=True)
     is_resource_server = models.BooleanField(
         "resource server", default=False, help_text="May call the introspection endpoint."
@@ -235,6 +247,7 @@ class Application(models.Model):
                 errors[field] = f"Not in the scope registry: {' '.join(sorted(unknown))}. Add it under Scopes first."
         if not sets["default_scopes"] <= sets["scopes"] | sets["pending_scopes"]:
             errors["default_scopes"] = "Default scopes must be among the allowed scopes."
+        errors.update(self._audience_errors())
         if self.token_lifetime and self.realm_id and self.token_lifetime > self.realm.max_lifetime_in_effect:
             errors["token_lifetime"] = (
                 f"At most {self.realm.max_lifetime_in_effect} s, the maximum lifetime of realm {self.realm.name}."
@@ -243,6 +256,17 @@ class Application(models.Model):
             raise ValidationError(errors)
         # An operator who grants a pending scope by typing it into the allowed ones has decided on it.
         self.pending_scopes = format_scope(sets["pending_scopes"] - sets["scopes"])
+        self.audiences = " ".join(parse_audiences(self.audiences))  # one space between, no repeats
+
+    def _audience_errors(self) -> dict[str, str]:
+        """The mistakes of ``audiences`` and ``default_audience``, by field."""
+        try:
+            audiences = parse_audiences(self.audiences)
+        except ValueError as exc:
+            return {"audiences": f"{exc}. Audiences are space-separated absolute URIs without a fragment."}
+        if self.default_audience and self.default_audience not in audiences:
+            return {"default_audience": "The default audience must be one of the allowed audiences."}
+        return {}
 
 
 def unknown_scopes(names: frozenset[str], *, realm_id: int) -> frozenset[str]:

@@ -129,6 +129,8 @@ def create_application(
     self_service: bool = False,
     create_missing_scopes: bool = False,
     realm: Realm | None = None,
+    audiences: str = "",
+    default_audience: str = "",
 ) -> Application:
     """Register an application with its scopes in a realm (the default one unless given); raise ValidationError for bad fields.
 
@@ -136,7 +138,8 @@ def create_application(
     (``self_service=True``: the portal) asks for them: public ones are granted, restricted ones
     wait as pending, and only an enabled realm open to the portal takes it. Scopes the realm's
     registry lacks are refused, unless ``create_missing_scopes`` adds them to it, restricted (never
-    for self-service).
+    for self-service). ``audiences`` (space-separated absolute URIs) and ``default_audience`` are
+    the APIs its tokens may be for (RFC 8707), checked by ``Application.clean``.
     """
     realm_id = realm.pk if realm is not None else default_realm_pk()
     if self_service and not Realm.objects.filter(pk=realm_id, enabled=True, open_to_portal=True).exists():
@@ -158,6 +161,8 @@ def create_application(
         token_lifetime=token_lifetime,
         is_resource_server=is_resource_server,
         client_credentials_enabled=client_credentials_enabled,
+        audiences=audiences,
+        default_audience=default_audience,
     )
     application.full_clean()
     application.save()
@@ -176,6 +181,8 @@ EDITABLE_FIELDS = (
     "client_credentials_enabled",
     "token_format",
     "token_lifetime",
+    "audiences",
+    "default_audience",
 )
 
 
@@ -192,6 +199,8 @@ def update_application(*, application: Application, **changes: Any) -> Applicati
     for field in ("scopes", "default_scopes"):
         if field in changes:
             changes[field] = format_scope(parse_scope(changes[field]))
+    if "audiences" in changes:  # compared as Application.clean will store them: one space between
+        changes["audiences"] = " ".join(dict.fromkeys(changes["audiences"].split()))
     if "scopes" in changes:
         allowed, pending = split_scope_request(
             parse_scope(changes["scopes"]), realm_id=application.realm_id, granted=application.allowed_scope_set

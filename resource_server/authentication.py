@@ -9,6 +9,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from tokens.exceptions import BearerException
+from tokens.protocol.audiences import is_for_any
 from tokens.protocol.errors import InvalidScope, InvalidToken, MissingToken, TemporarilyUnavailable
 from tokens.protocol.formats import TokenClaims
 from tokens.protocol.scopes import parse_scope
@@ -90,7 +91,7 @@ class BearerTokenAuthentication(BaseAuthentication):
 
 
 def _is_sandbox(claims: TokenClaims, config: ResourceServerConfig) -> bool:
-    return claims.env == SANDBOX or (bool(config.sandbox_audience) and claims.aud == config.sandbox_audience)
+    return claims.env == SANDBOX or (bool(config.sandbox_audience) and is_for_any(claims.aud, (config.sandbox_audience,)))
 
 
 def _accepts_sandbox_tokens(request: Request) -> bool:

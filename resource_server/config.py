@@ -30,9 +30,10 @@ DEFAULTS: dict[str, Any] = {
 }
 # What a remote mode needs from the setting besides ISSUER; database mode takes the server's own settings.
 REQUIRED = {"jwks": ("AUDIENCE",), "introspection": ("AUDIENCE", "CLIENT_ID", "CLIENT_SECRET")}
-# Database mode verifies with the server's own settings (OAUTH_AUDIENCE, the realms' keys, ...):
-# these keys would only contradict them. It may name the issuers (realms) it trusts.
-REMOTE_ONLY = frozenset(DEFAULTS) | {"AUDIENCE"}
+# Database mode verifies with the server's own settings (the realms' keys, ...): these keys would
+# only contradict them. It may name the issuers (realms) it trusts and the audience it answers to.
+DATABASE_KEYS = frozenset({"AUDIENCE", "SANDBOX_AUDIENCE"})
+REMOTE_ONLY = (frozenset(DEFAULTS) | {"AUDIENCE"}) - DATABASE_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
     mode = value.get("MODE")
     if mode not in MODES:
         raise ImproperlyConfigured(f"{SETTING}['MODE'] must be one of {', '.join(MODES)}; it is {mode!r}.")
-    unknown = set(value) - REMOTE_ONLY - {"MODE", "ISSUER"}
+    unknown = set(value) - REMOTE_ONLY - DATABASE_KEYS - {"MODE", "ISSUER"}
     if unknown:
         raise ImproperlyConfigured(f"{SETTING} has unknown keys: {', '.join(sorted(unknown))}.")
     if mode == "database":
@@ -96,10 +97,16 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
             )
         if set(value) & REMOTE_ONLY:
             raise ImproperlyConfigured(
-                f"{SETTING} in database mode takes only MODE and ISSUER: the audiences are the server's own "
-                "(OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
+                f"{SETTING} in database mode takes only MODE, ISSUER, AUDIENCE and SANDBOX_AUDIENCE: the rest "
+                "is the server's own settings."
             )
-        return ResourceServerConfig(mode="database", issuers=_issuers(value["ISSUER"]) if "ISSUER" in value else ())
+        merged = {"AUDIENCE": "", "SANDBOX_AUDIENCE": "", **value}
+        if merged["SANDBOX_AUDIENCE"] and not merged["AUDIENCE"]:
+            raise ImproperlyConfigured(f"{SETTING}['SANDBOX_AUDIENCE'] in database mode needs an AUDIENCE.")
+        return ResourceServerConfig(
+            mode="database", issuers=_issuers(value["ISSUER"]) if "ISSUER" in value else (),
+            audience=_text(merged, "AUDIENCE"), sandbox_audience=_text(merged, "SANDBOX_AUDIENCE"),
+        )
     merged = {**DEFAULTS, **value}
     cache_seconds = _seconds(merged, "CACHE_SECONDS")
     issuers = _remote_issuers(merged, mode)

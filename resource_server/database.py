@@ -22,16 +22,18 @@ class DatabaseVerifier:
     """Verify a token against the server's database; ``TemporarilyUnavailable`` while the database fails.
 
     ``issuers`` are the realms' issuers this API trusts; none means every realm of the server.
+    ``audiences`` are those it answers to (RFC 8707); none means the token's realm's own audience.
     """
 
-    def __init__(self, *, issuers: tuple[str, ...] = ()) -> None:
+    def __init__(self, *, issuers: tuple[str, ...] = (), audiences: tuple[str, ...] = ()) -> None:
         self.issuers = issuers
+        self.audiences = audiences
 
     @sensitive_variables("token")  # never in error reports' frame variables
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or ``InvalidToken`` (RFC 6750 §3.1)."""
         try:
-            return validate_access_token(token, issuers=self.issuers or None)
+            return validate_access_token(token, issuers=self.issuers or None, audiences=self.audiences or None)
         except DatabaseError as exc:
             # No traceback: its frames below this one hold the token, and error reports show them.
             logger.error("database error while verifying an access token: %s: %s", type(exc).__name__, exc)

@@ -47,7 +47,7 @@ def build_verifier(config: ResourceServerConfig) -> TokenVerifier:
     if config.mode == "database":
         from .database import DatabaseVerifier  # only where the server's apps are installed
 
-        return DatabaseVerifier(issuers=config.issuers)
+        return DatabaseVerifier(issuers=config.issuers, audiences=tuple(config.audiences) if config.audience else ())
     transport = Transport(timeout=config.timeout)
     # METADATA_URL comes with a single issuer only (read_config).
     discoveries = [Discovery(issuer, transport, metadata_url=config.metadata_url) for issuer in config.issuers]

@@ -1,25 +1,56 @@
-"""The audience (``aud``, RFC 9068 §2.2, RFC 7519 §4.1.3) a token carries: production and sandbox never share one.
+"""The audience (``aud``, RFC 9068 §2.2, RFC 8707) a token carries, and the ones this server's own resources answer to.
 
-Both environments share the issuer, the signing keys and the JWKS; what tells a sandbox token
-apart, to any JOSE library that checks ``aud``, is its own audience. An API verifying against the
-JWKS with the production audience therefore refuses sandbox tokens by itself.
+A token is for what its request named with ``resource``, else its application's default audience,
+else its realm's own audience (``realm_audience``): ``OAUTH_AUDIENCE`` in the default realm (which
+is ``OAUTH_ISSUER`` unless set, so existing deployments keep their audience), the realm's issuer in
+any other. Production and sandbox never share one: a sandbox key pair's token carries the sandbox
+variant of each (``OAUTH_SANDBOX_AUDIENCE`` for the default realm's own, else the URI followed by
+``/sandbox``), so an API checking its audience with any JOSE library refuses sandbox tokens by itself.
 """
 
 from django.conf import settings
 
 from clients.models import Environment
+from clients.realms import KnownRealm
+from clients.registry import Client
+
+from .protocol.audiences import Audience, resolve_audience, sandbox_audiences, sandbox_variant
 
 
 def sandbox_audience() -> str:
-    """``OAUTH_SANDBOX_AUDIENCE``, by default ``OAUTH_AUDIENCE`` followed by ``/sandbox``."""
+    """``OAUTH_SANDBOX_AUDIENCE``, by default ``OAUTH_AUDIENCE`` followed by ``/sandbox``: the default realm's sandbox audience."""
     return settings.OAUTH_SANDBOX_AUDIENCE or f"{settings.OAUTH_AUDIENCE}/sandbox"
 
 
-def token_audience(environment: str) -> str:
-    """The ``aud`` of tokens issued to a key pair of the given environment."""
-    return sandbox_audience() if environment == Environment.SANDBOX else settings.OAUTH_AUDIENCE
+def realm_audience(realm: KnownRealm, environment: str) -> str:
+    """The ``aud`` of a token of realm for a key pair of environment that asks for no audience and has no default."""
+    sandbox = environment == Environment.SANDBOX
+    if realm.is_default:
+        return sandbox_audience() if sandbox else settings.OAUTH_AUDIENCE
+    return sandbox_variant(realm.issuer) if sandbox else realm.issuer
 
 
-def accepted_audiences() -> list[str]:
-    """Every audience this server's own resource side and introspection recognise as ours."""
-    return [settings.OAUTH_AUDIENCE, sandbox_audience()]
+def token_audience(*, realm: KnownRealm, client: Client, requested: tuple[str, ...]) -> Audience:
+    """The ``aud`` of a token the client asks for with these ``resource`` values (RFC 8707 §2).
+
+    Raises ``InvalidTarget`` for a requested audience the client's application is not allowed.
+    """
+    if not requested and not client.default_audience:
+        return realm_audience(realm, client.environment)
+    aud = resolve_audience(requested, allowed=client.audiences, default=client.default_audience, fallback="")
+    return sandbox_audiences(aud) if client.environment == Environment.SANDBOX else aud
+
+
+def issuable_audiences(realm: KnownRealm, client: Client) -> frozenset[str]:
+    """Every audience a token of this client may carry now: its realm's own and its application's, in its environment."""
+    own = realm_audience(realm, client.environment)
+    if not client.audiences:
+        return frozenset((own,))
+    if client.environment == Environment.SANDBOX:
+        return frozenset((own, *(sandbox_variant(audience) for audience in client.audiences)))
+    return client.audiences | {own}
+
+
+def realm_audiences(realm: KnownRealm) -> tuple[str, str]:
+    """The audiences this server's own resources (``/api/hello``) answer to for tokens of realm: its own, both environments."""
+    return realm_audience(realm, Environment.PRODUCTION), realm_audience(realm, Environment.SANDBOX)

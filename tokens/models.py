@@ -31,6 +31,9 @@ class AccessToken(models.Model):
     # token_app_live; every index is one more page written per token.
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The token's aud as issued (RFC 8707): its audiences separated by spaces; "" for a row written
+    # before audiences existed, which reads as its realm's own audience (tokens.audiences).
+    audience = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-issued_at"]

@@ -12,6 +12,7 @@ use only Django's public model ``_meta`` API, ``connection.ops.quote_name`` and
 SQLite and PostgreSQL. Written against Django 5.2.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,20 +22,26 @@ from django.db.models import Q, QuerySet
 
 from audit.models import AuditAction
 from audit.services import record_event
+from clients.realms import KnownRealm
 from clients.registry import Client
 from cluster.announcements import tokens_revoked
 
-from .audiences import token_audience
+from .audiences import realm_audience
 from .models import AccessToken
+from .protocol.audiences import Audience, format_audience, read_stored_audience
 from .protocol.formats import TokenClaims
 
 
-def is_live(claims: TokenClaims, *, client: Client | None, revoked: bool, now: int) -> bool:
+def is_live(
+    claims: TokenClaims, *, client: Client | None, revoked: bool, now: int, issuable: Collection[str] = ()
+) -> bool:
     """Whether a token whose signature or record proved these claims may still be used.
 
     It must be unexpired and not revoked; its client must still exist (keys not revoked), be
     active, hold the environment the token was issued for, and have revoked nothing issued
-    before it (``iat`` at or after the client's ``tokens_not_before``).
+    before it (``iat`` at or after the client's ``tokens_not_before``); and each of its audiences
+    must be among ``issuable``, those its client's tokens may now carry
+    (``tokens.audiences.issuable_audiences``): an audience taken from the application ends its tokens.
     """
     return (
         not revoked
@@ -44,19 +51,20 @@ def is_live(claims: TokenClaims, *, client: Client | None, revoked: bool, now: i
         and claims.sub == claims.client_id == client.client_id
         and claims.env == client.environment
         and claims.iat >= client.tokens_not_before
+        and (claims.aud in issuable if isinstance(claims.aud, str) else all(aud in issuable for aud in claims.aud))
     )
 
 
 def issued_claims(
-    *, issuer: str, client_id: str, environment: str, iat: int, exp: int, jti: str, scope: str
+    *, issuer: str, client_id: str, environment: str, aud: Audience, iat: int, exp: int, jti: str, scope: str
 ) -> TokenClaims:
     """The claims this server gives a client's token (RFC 9068 §2.2): as issued, and as an opaque record reads.
 
-    ``issuer`` is the client's realm's; ``iat`` and ``exp`` are seconds since the epoch.
+    ``issuer`` is the client's realm's; ``aud`` what ``tokens.audiences.token_audience`` chose;
+    ``iat`` and ``exp`` are seconds since the epoch.
     """
     return TokenClaims(
-        iss=issuer, sub=client_id, client_id=client_id, aud=token_audience(environment),
-        iat=iat, exp=exp, jti=jti, scope=scope, env=environment,
+        iss=issuer, sub=client_id, client_id=client_id, aud=aud, iat=iat, exp=exp, jti=jti, scope=scope, env=environment,
     )
 
 
@@ -74,11 +82,13 @@ class OpaqueRecord:
     iat: int
     exp: int
     revoked: bool
+    audience: str = ""  # as stored (format_audience); "" for a record written before audiences
 
-    def claims(self, *, issuer: str) -> TokenClaims:
-        """The token's claims, issued by the realm whose issuer is issuer."""
-        return issued_claims(issuer=issuer, client_id=self.client_id, environment=self.environment, iat=self.iat,
-                             exp=self.exp, jti=self.jti, scope=self.scope)
+    def claims(self, *, realm: KnownRealm) -> TokenClaims:
+        """The token's claims, issued by realm (whose own audience a record without one was for)."""
+        aud = read_stored_audience(self.audience, fallback=realm_audience(realm, self.environment))
+        return issued_claims(issuer=realm.issuer, client_id=self.client_id, environment=self.environment, aud=aud,
+                             iat=self.iat, exp=self.exp, jti=self.jti, scope=self.scope)
 
 
 def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> None:
@@ -94,6 +104,7 @@ def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> No
         "token_hash": token_hash,
         "issued_at": datetime.fromtimestamp(claims.iat, UTC),
         "expires_at": datetime.fromtimestamp(claims.exp, UTC),
+        "audience": format_audience(claims.aud),
     }
     connection = connections[router.db_for_write(AccessToken)]
     fields = [AccessToken._meta.get_field(name) for name in _INSERTED]
@@ -110,9 +121,9 @@ def find_opaque(token_hash: str) -> OpaqueRecord | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    client_id, scope, jti, environment, issued_at, expires_at, revoked_at = row
+    client_id, scope, jti, environment, issued_at, expires_at, revoked_at, audience = row
     return OpaqueRecord(client_id=client_id, environment=environment, scope=scope, jti=jti, iat=_seconds(issued_at),
-                        exp=_seconds(expires_at), revoked=revoked_at is not None)
+                        exp=_seconds(expires_at), revoked=revoked_at is not None, audience=audience)
 
 
 def revoked_since(moment: datetime | None, *, now: datetime) -> list[tuple[tuple[str, str], int]]:
@@ -198,6 +209,7 @@ def _insert_revoked_jwt(claims: TokenClaims, *, client: Client, now: datetime) -
                 issued_at=datetime.fromtimestamp(claims.iat, UTC),
                 expires_at=datetime.fromtimestamp(claims.exp, UTC),
                 revoked_at=now,
+                audience=format_audience(claims.aud),
             )
     except IntegrityError:
         return False
@@ -205,7 +217,7 @@ def _insert_revoked_jwt(claims: TokenClaims, *, client: Client, now: datetime) -
 
 
 _INSERTED = ("application_id", "key_pair_id", "client_id", "environment", "scope", "token_format", "jti",
-             "token_hash", "issued_at", "expires_at")
+             "token_hash", "issued_at", "expires_at", "audience")
 _STATEMENTS: dict[str, str] = {}
 
 
@@ -229,7 +241,7 @@ def _sql(connection, name: str) -> str:
     return sql
 
 
-_READ = ("client_id", "scope", "jti", "environment", "issued_at", "expires_at", "revoked_at")
+_READ = ("client_id", "scope", "jti", "environment", "issued_at", "expires_at", "revoked_at", "audience")
 
 
 def _seconds(value: datetime | str) -> int:

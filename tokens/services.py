@@ -13,14 +13,16 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import log_event, record_event
-from clients.realms import KnownRealm, default_realm, realm_urls
+from clients.realms import KnownRealm, default_realm, realm_of_issuer, realm_urls
 from clients.registry import Client, find_client
 from clients.scope_grants import public_scope_names
 from clients.services import authenticate_client
 
 from . import records
+from .audiences import realm_audiences, token_audience
 from .keystore import invalidate_key_stores, key_store_for, published_keys_query
 from .models import SigningKey
+from .protocol.audiences import is_for_any
 from .protocol.client_auth import read_client_credentials
 from .protocol.errors import AccessDenied, InvalidToken
 from .protocol.formats import JWTFormat, OpaqueFormat, TokenClaims, hash_token, looks_like_jwt, new_jti
@@ -62,9 +64,10 @@ def issue_token(
     )
     grant = grant_client_credentials(request, client.registered(), policy)
     throttle_token_issuance(client_id=client.client_id, realm=realm.name)
+    aud = token_audience(realm=realm, client=client, requested=request.resources)  # RFC 8707
     issued_at = _issue_time(client, now)
     claims = records.issued_claims(
-        issuer=realm.issuer, client_id=client.client_id, environment=client.environment, iat=issued_at,
+        issuer=realm.issuer, client_id=client.client_id, environment=client.environment, aud=aud, iat=issued_at,
         exp=issued_at + grant.lifetime, jti=new_jti(), scope=format_scope(grant.scope),
     )
     opaque = grant.token_format == OpaqueFormat.name
@@ -177,17 +180,26 @@ def revoke_token(
 
 
 def validate_access_token(
-    token: str, *, issuers: Collection[str] | None = None, now: datetime | None = None
+    token: str, *, issuers: Collection[str] | None = None, audiences: Collection[str] | None = None,
+    now: datetime | None = None,
 ) -> TokenClaims:
     """The claims of a bearer token a protected resource received, or ``InvalidToken`` (RFC 6750 §3.1).
 
     ``issuers`` are the realms' issuers the resource trusts; None trusts every enabled realm of
-    this server. No query for a valid JWT once this process knows its realm, key, client and the
-    revoked set.
+    this server. ``audiences`` are those the resource answers to, one of which the token's ``aud``
+    must name (RFC 7519 §4.1.3, RFC 8707); None answers to its realm's own audience, production or
+    sandbox (``tokens.audiences.realm_audiences``), as ``/api/hello`` does: a token asked for
+    another API is not good here. No query for a valid JWT once this process knows its realm,
+    key, client and the revoked set.
     """
     claims = live_claims(token, realm=None, now=now or timezone.now())
     if claims is None or (issuers is not None and claims.iss not in issuers):
         raise InvalidToken()
+    if audiences is None:
+        realm = realm_of_issuer(claims.iss)  # live_claims found it: enabled, no query
+        audiences = realm_audiences(realm) if realm is not None else ()
+    if not is_for_any(claims.aud, audiences):
+        raise InvalidToken("The access token is not meant for this resource.")
     return claims
 
 

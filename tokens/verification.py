@@ -18,7 +18,7 @@ from clients.realms import KnownRealm, realm_of_issuer, serving_realm
 from clients.registry import find_client
 
 from . import caches, records
-from .audiences import accepted_audiences, token_audience
+from .audiences import issuable_audiences
 from .keystore import key_store_for
 from .protocol.formats import (
     CLOCK_SKEW_SECONDS,
@@ -52,7 +52,7 @@ def live_claims(token: str, *, realm: KnownRealm | None, now: datetime) -> Token
             owner = _client_realm(record.client_id) if record is not None and not record.revoked else None
             if owner is None:
                 return None
-            claims = record.claims(issuer=owner.issuer)
+            claims = record.claims(realm=owner)
             caches.remember_opaque_claims(token_hash, claims)
     if claims is None:
         return None
@@ -78,22 +78,23 @@ def introspected_claims(token: str, *, realm: KnownRealm, now: datetime) -> Toke
     record = records.find_opaque(hash_token(token))
     if record is None:
         return None
-    return _if_live(record.claims(issuer=realm.issuer), realm=realm, revoked=record.revoked, now=now)
+    return _if_live(record.claims(realm=realm), realm=realm, revoked=record.revoked, now=now)
 
 
 def verify_jwt(token: str, *, realm: KnownRealm | None, now: datetime) -> TokenClaims | None:
     """A JWT's claims if a realm's published key signed it and its claims are that realm's, else None.
 
     ``realm`` is the realm asked; None takes the enabled realm the token's ``iss`` names. Checks what
-    RFC 9068 §4 asks (``typ``, the algorithm, issuer, audience, expiry); not revocation, which
-    ``live_claims`` and ``introspected_claims`` add.
+    RFC 9068 §4 asks (``typ``, the algorithm, issuer, expiry, an ``aud`` present); not revocation, which
+    ``live_claims`` and ``introspected_claims`` add, nor whether the audience is the asker's: a token
+    may be for any API its application was allowed (RFC 8707), so the resource that receives it
+    checks its own (``tokens.services.validate_access_token``), and introspection reports it.
     """
-    audiences = accepted_audiences()  # production and sandbox
     verified = caches.verified_jwts.get(token)
     if verified is not None:
         claims, kid = verified
         known = _realm_of(claims, realm)
-        if known is not None and claims.aud in audiences and key_store_for(known.name).find(kid) is not None:
+        if known is not None and key_store_for(known.name).find(kid) is not None:
             return claims if claims.exp > now.timestamp() else None
     if realm is None:
         realm = realm_of_issuer(unverified_issuer(token))  # only chooses the keys: decode_jwt checks iss
@@ -104,7 +105,7 @@ def verify_jwt(token: str, *, realm: KnownRealm | None, now: datetime) -> TokenC
             token,
             find_key=key_store_for(realm.name).find,
             issuer=realm.issuer,
-            audience=audiences,
+            audience=None,
             # The algorithms we sign with, never the token's say; each key is also pinned to its own.
             algorithms=list(SUPPORTED_ALGORITHMS),
             now=int(now.timestamp()),
@@ -112,10 +113,10 @@ def verify_jwt(token: str, *, realm: KnownRealm | None, now: datetime) -> TokenC
     except InvalidToken:
         return None
     # Nothing here issues such tokens: a lifetime over the realm's maximum, an iat ahead of every
-    # clock (it would outlive a "Revoke all tokens" made before it), an audience not of its environment.
+    # clock (it would outlive a "Revoke all tokens" made before it).
     if claims.exp - claims.iat > realm.max_lifetime:
         return None
-    if claims.iat > now.timestamp() + CLOCK_SKEW_SECONDS or claims.aud != token_audience(claims.env):
+    if claims.iat > now.timestamp() + CLOCK_SKEW_SECONDS:
         return None
     caches.verified_jwts.put(token, (claims, unverified_kid(token)))
     return claims
@@ -138,4 +139,7 @@ def _if_live(claims: TokenClaims, *, realm: KnownRealm, revoked: bool, now: date
     client = find_client(claims.client_id)
     if client is None or client.realm != realm.name:
         return None  # another realm's client: as unknown here
-    return claims if records.is_live(claims, client=client, revoked=revoked, now=int(now.timestamp())) else None
+    live = records.is_live(
+        claims, client=client, revoked=revoked, now=int(now.timestamp()), issuable=issuable_audiences(realm, client)
+    )
+    return claims if live else None

@@ -11,7 +11,10 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from tests.conftest import basic_auth, is_revoked, issued_count
+from clients.models import Application
+from clients.registry import forget_clients
 from tokens.models import AccessToken
+from tokens.services import validate_access_token
 
 ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]
 MEDIA_TYPES = {"json": "application/json", "xml": "application/xml", "urlencoded": "application/x-www-form-urlencoded"}
@@ -115,12 +118,17 @@ def test_body_credentials_given_twice_are_invalid_request(send, caller, kind):
 
 
 @pytest.mark.parametrize("kind", ["form", "json"])
-def test_resource_may_be_given_several_times_at_the_token_endpoint(send, kind):
+def test_resource_may_be_given_several_times_at_the_token_endpoint(send, caller, kind):
+    Application.objects.filter(key_pairs__client_id=caller.client_id).update(
+        audiences="https://api.example.com https://files.example.com")
+    forget_clients()
     resources = [("resource", "https://api.example.com"), ("resource", "https://files.example.com")]
     response = send("/oauth/token", [("grant_type", "client_credentials"), *resources], kind=kind)
     assert response.status_code == 200, response.content
     assert response.json()["token_type"] == "Bearer"
     assert issued_count() == 1
+    assert validate_access_token(response.json()["access_token"], audiences=["https://files.example.com"]).aud == (
+        "https://api.example.com", "https://files.example.com")
 
 
 def test_resource_given_several_times_is_no_error_at_introspection_and_revocation(send, token):

@@ -365,7 +365,7 @@ def encode_body(pairs: list[tuple[str, str]], kind: str) -> tuple[str, bytes]:
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_a_parameter_given_twice_is_refused_with_nothing_issued(path, make_keys, api_client):
-    keys = make_keys(is_resource_server=True)
+    keys = make_keys(is_resource_server=True, audiences=" ".join(RESOURCES))  # resource is checked (RFC 8707)
     authorization = basic_auth(keys.client_id, keys.client_secret)
 
     def new_token() -> str:

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from clients.models import KeyPair
+from clients.realms import default_realm
 from clients.registry import find_client
 from tokens import records, usage
 from tokens.models import AccessToken, IssuanceCount
@@ -47,7 +48,8 @@ def test_the_lookup_by_hash_reads_what_the_orm_reads(client):
     assert (found.client_id, found.scope, found.jti, found.environment) == (
         row.client_id, row.scope, row.jti, row.environment)
     assert (found.iat, found.exp) == (int(row.issued_at.timestamp()), int(row.expires_at.timestamp()))
-    assert found.claims(issuer="https://issuer.example/realms/x").iss == "https://issuer.example/realms/x"
+    assert found.claims(realm=default_realm()).aud == "aud" == row.audience
+    assert found.claims(realm=default_realm()).iss == default_realm().issuer
     assert found.revoked is False and records.find_opaque(hash_token("another")) is None
     AccessToken.objects.update(revoked_at=timezone.now())
     assert records.find_opaque(hash_token("t-1")).revoked is True

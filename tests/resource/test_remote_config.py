@@ -76,12 +76,19 @@ def test_database_mode_takes_only_mode():
     assert read_config({"MODE": "database"}) == ResourceServerConfig(mode="database")
 
 
-@pytest.mark.parametrize("key", ["AUDIENCE", "ALGORITHMS", "CACHE_SECONDS", "TIMEOUT", "METADATA_URL"])
+def test_database_mode_may_name_the_audience_it_answers_to():
+    config = read_config({"MODE": "database", "AUDIENCE": "https://api.example.com"})
+    assert (config.audience, config.audiences) == ("https://api.example.com", ["https://api.example.com"])
+    assert refused({"MODE": "database", "SANDBOX_AUDIENCE": "https://api.example.com/sandbox"}) == (
+        "OAUTH_RESOURCE_SERVER['SANDBOX_AUDIENCE'] in database mode needs an AUDIENCE.")
+
+
+@pytest.mark.parametrize("key", ["ALGORITHMS", "CACHE_SECONDS", "TIMEOUT", "METADATA_URL"])
 def test_database_mode_refuses_the_remote_keys(key):
     message = refused({"MODE": "database", key: JWKS.get(key, DEFAULTS.get(key))})
     assert message == (
-        "OAUTH_RESOURCE_SERVER in database mode takes only MODE and ISSUER: the audiences are the server's own "
-        "(OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
+        "OAUTH_RESOURCE_SERVER in database mode takes only MODE, ISSUER, AUDIENCE and SANDBOX_AUDIENCE: the rest "
+        "is the server's own settings."
     )
 
 

@@ -68,7 +68,7 @@ def test_a_token_of_the_servers_database_reaches_the_view(issue, make_keys, toke
 def test_a_database_error_while_verifying_is_503(issue, monkeypatch, caplog, token_format):
     token = issue(token_format)
 
-    def failing(token, *, issuers):
+    def failing(token, *, issuers, audiences):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(database_mode, "validate_access_token", failing)
@@ -146,7 +146,7 @@ def test_the_issuers_of_the_setting_are_what_the_database_is_asked_for(settings,
     settings.OAUTH_RESOURCE_SERVER = {"MODE": "database"} | ({"ISSUER": issuer} if issuer is not None else {})
     asked = []
 
-    def validate(token, *, issuers):
+    def validate(token, *, issuers, audiences):
         asked.append((token, issuers))
         raise InvalidToken()
 

@@ -102,6 +102,13 @@ class InvalidScope(OAuthError):
     default_description = "The requested scope is invalid, unknown or malformed."
 
 
+class InvalidTarget(OAuthError):
+    """A ``resource`` that is not an absolute URI without a fragment, or not one the client may ask for (RFC 8707 §2)."""
+
+    error = "invalid_target"
+    default_description = "The requested resource is invalid, unknown or not allowed."
+
+
 class AccessDenied(OAuthError):
     """An authenticated client asked for something it is not allowed (e.g. introspection)."""
 

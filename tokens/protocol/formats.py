@@ -24,12 +24,15 @@ MAX_TOKEN_LENGTH = 4096
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    """The RFC 9068 §2.2 claims of an access token, plus the key's environment."""
+    """The RFC 9068 §2.2 claims of an access token, plus the key's environment.
+
+    ``aud`` is one audience (a string, the common case) or several (a tuple, RFC 8707 §2).
+    """
 
     iss: str
     sub: str
     client_id: str
-    aud: str
+    aud: str | tuple[str, ...]
     iat: int
     exp: int
     jti: str
@@ -162,7 +165,7 @@ def decode_jwt(
     *,
     find_key: Callable[[str], PublishedKey | None],
     issuer: str,
-    audience: str | list[str],
+    audience: str | list[str] | None,
     algorithms: list[str],
     now: int,
 ) -> TokenClaims:
@@ -170,13 +173,18 @@ def decode_jwt(
 
     The accepted algorithms come from the caller's settings, never from the token (RFC 8725
     §3.1); the header's ``kid`` only chooses among our own published keys. ``aud`` must be the
-    audience given, or one of them when a list is given (RFC 7519 §4.1.3). ``scope`` and ``env``
+    audience given, or one of them when a list is given (RFC 7519 §4.1.3); None leaves that check to
+the caller, who learns the audiences from the claims (``aud`` is still required: a string, or a
+non-empty array of strings, which becomes a tuple). ``scope`` and ``env``
     may be absent (RFC 9068 §2.2.3); the other claims are required. PyJWT's errors, and anything a
     malformed token makes it raise, become ``InvalidToken`` here.
     """
     try:
         claims = _decode(token, find_key, issuer, audience, algorithms, now)
-        return TokenClaims(**{name: claims.get(name, "") for name in TokenClaims.__slots__})
+        values = {name: claims.get(name, "") for name in TokenClaims.__slots__}
+        if not isinstance(values["aud"], str):
+            values["aud"] = tuple(values["aud"])
+        return TokenClaims(**values)
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(f"The access token is not valid: {exc}.") from None
 
@@ -198,13 +206,19 @@ def _decode(token, find_key, issuer, audience, algorithms, now) -> dict[str, Any
         algorithms=[key.algorithm],
         issuer=issuer,
         audience=audience,
-        options={"require": list(REQUIRED_CLAIMS), "verify_iat": False, "verify_exp": False},
+        options={"require": list(REQUIRED_CLAIMS), "verify_iat": False, "verify_exp": False,
+                 "verify_aud": audience is not None},
     )
     if not isinstance(claims["exp"], int) or claims["exp"] <= now:
         raise jwt.ExpiredSignatureError("token has expired")
     if not isinstance(claims["iat"], int):
         raise jwt.InvalidTokenError("iat is not a whole number")
-    for name in ("iss", "sub", "client_id", "jti", "aud", "scope", "env"):
-        if name in claims and not isinstance(claims[name], str):  # an audience list included: ours have one
+    for name in ("iss", "sub", "client_id", "jti", "scope", "env"):
+        if name in claims and not isinstance(claims[name], str):
             raise jwt.InvalidTokenError(f"{name} is not a string")
+    aud = claims["aud"]
+    if not isinstance(aud, str) and not (
+        isinstance(aud, list) and aud and all(isinstance(value, str) for value in aud)
+    ):
+        raise jwt.InvalidTokenError("aud is neither a string nor an array of strings")
     return claims

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .audiences import requested_resources
 from .errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from .scopes import format_scope, parse_scope, resolve_scope
 
@@ -40,6 +41,7 @@ class TokenRequest:
     grant_type: str
     scope: frozenset[str]
     validity_period: int | None
+    resources: tuple[str, ...] = ()  # RFC 8707 §2: the audiences asked for, checked, in request order
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ def read_token_request(params: Mapping[str, str], policy: TokenPolicy) -> TokenR
         grant_type=grant_type,
         scope=parse_scope(params.get("scope")),
         validity_period=_read_validity_period(params.get("validity_period")),
+        resources=requested_resources(params),
     )
 
 
