@@ -72,6 +72,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "realm", "description", "owner", "is_active")}),
         ("Tokens", {"fields": ("scopes", "pending_scopes", "default_scopes", "client_credentials_enabled", "token_format",
                                "token_lifetime", "is_resource_server")}),
+        ("Audiences (RFC 8707)", {"fields": ("audiences", "default_audience")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 

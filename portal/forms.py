@@ -58,6 +58,15 @@ class ApplicationForm(forms.Form):
         help_text="The grant your services use to exchange the consumer key and secret for a token.",
     )
     token_format = forms.ChoiceField(choices=TokenFormat.choices, required=False)
+    audiences = forms.CharField(
+        label="Allowed audiences", required=False, max_length=5200,
+        help_text="The APIs your tokens may be for (RFC 8707): their identifiers, absolute URIs such as "
+        "https://api.example.com, separated by spaces. A token request names them with resource.",
+    )
+    default_audience = forms.CharField(
+        required=False, max_length=255,
+        help_text="One of the allowed audiences, for a token request that names none. Empty: the realm's own audience.",
+    )
     token_lifetime = forms.IntegerField(
         label="Token lifetime", required=False, min_value=1,
         help_text="Seconds. Empty for the server default.",
@@ -137,6 +146,8 @@ class ApplicationForm(forms.Form):
             "client_credentials_enabled": data["client_credentials_enabled"],
             "token_format": data["token_format"],
             "token_lifetime": data["token_lifetime"],
+            "audiences": data["audiences"],
+            "default_audience": data["default_audience"],
         }
 
 
@@ -154,6 +165,8 @@ def initial_values(application: Application) -> dict:
         "client_credentials_enabled": application.client_credentials_enabled,
         "token_format": application.token_format,
         "token_lifetime": application.token_lifetime,
+        "audiences": application.audiences,
+        "default_audience": application.default_audience,
     }
 
 

@@ -199,7 +199,7 @@ def validate_access_token(
         realm = realm_of_issuer(claims.iss)  # live_claims found it: enabled, no query
         audiences = realm_audiences(realm) if realm is not None else ()
     if not is_for_any(claims.aud, audiences):
-        raise InvalidToken("The access token is not meant for this resource.")
+        raise InvalidToken()  # as any other token not good here: the answer tells nothing more
     return claims
 
 

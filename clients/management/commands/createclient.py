@@ -32,6 +32,13 @@ class Command(BaseCommand):
             help="The realm it belongs to: its client id authenticates only there (default: %(default)s).",
         )
         parser.add_argument(
+            "--audiences", default="",
+            help='The APIs its tokens may be for (RFC 8707), absolute URIs: "https://a.example https://b.example".',
+        )
+        parser.add_argument(
+            "--default-audience", default="", help="One of --audiences, for a token request that names no resource.",
+        )
+        parser.add_argument(
             "--create-scopes", action="store_true",
             help="Add scopes the realm's registry lacks, as restricted (without it an unknown scope is refused).",
         )
@@ -58,6 +65,8 @@ class Command(BaseCommand):
                     is_resource_server=options["resource_server"],
                     owner=owner,
                     create_missing_scopes=options["create_scopes"] or options["scopes"] is None,
+                    audiences=options["audiences"],
+                    default_audience=options["default_audience"],
                     realm=realm,
                 )
                 keys = generate_keys(application=application)
@@ -74,6 +83,8 @@ class Command(BaseCommand):
                     "environment": keys.environment,
                     "scopes": application.scopes,
                     "default_scopes": application.default_scopes,
+                    "audiences": application.audiences,
+                    "default_audience": application.default_audience,
                 }
             )
         )
