@@ -45,6 +45,8 @@ def requested_resources(params: Mapping[str, str]) -> tuple[str, ...]:
     else:
         value = params.get(RESOURCE)
         values = (value,) if value else ()
+    if not values:
+        return ()
     for value in values:
         if not is_audience_uri(value):
             raise InvalidTarget("Each resource must be an absolute URI without a fragment (RFC 8707).")
