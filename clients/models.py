@@ -335,6 +335,8 @@ class KeyPair(models.Model):
         if self.auth_method == AuthMethod.PRIVATE_KEY_JWT:
             if (self.jwks is None) == (not self.jwks_uri):
                 raise ValidationError("private_key_jwt needs either a JWK Set or a jwks_uri (one of them).")
+            if self.jwks is not None:
+                validate_client_jwks(self.jwks)  # field validators skip an empty value such as {}
         elif self.jwks is not None or self.jwks_uri:
             raise ValidationError("A JWK Set or a jwks_uri is only for private_key_jwt.")
 
