@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
+from jwt.algorithms import RSAAlgorithm
 
 from clients import client_assertions
 from clients.services import generate_keys
@@ -136,8 +137,6 @@ def test_a_redirect_is_not_followed(jwks_server, make_signer, register, post_ass
 
 def test_a_jwks_uri_answer_with_a_private_key_is_refused(jwks_server, make_signer, register, post_assertion):
     signer = make_signer("RS256")
-    from jwt.algorithms import RSAAlgorithm
-
     jwks_server.serve({"keys": [{**RSAAlgorithm.to_jwk(signer.private_key, as_dict=True), "kid": signer.kid}]})
     client_id = register(jwks_uri=jwks_server.uri)
     assert post_assertion(signer.assertion(client_id)).status_code == 401

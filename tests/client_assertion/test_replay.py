@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.cache import caches
+from django_redis.cache import RedisCache
 from django.utils import timezone
 
 from clients import client_assertions
@@ -35,8 +35,6 @@ def a_jti(exp_in: int = 60) -> VerifiedAssertion:
 
 
 def test_two_cache_clients_accept_a_jti_once(shared_redis, settings, db, monkeypatch):
-    from django_redis.cache import RedisCache
-
     instance_b = RedisCache(shared_redis.url, {})  # another instance's own client and pool
     verified, now = a_jti(), int(time.time())
     assert client_assertions.use_jti(verified, now=now) is True
