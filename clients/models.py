@@ -1,10 +1,13 @@
 """Realms, registered applications, their consumer keys and the scope registry."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from tokens.protocol.client_assertion import read_client_jwks
 from tokens.protocol.errors import InvalidScope
 from tokens.protocol.audiences import parse_audiences
 from tokens.protocol.keys import SUPPORTED_ALGORITHMS
@@ -281,8 +284,46 @@ class Environment(models.TextChoices):
     SANDBOX = "sandbox", "Sandbox"
 
 
+class AuthMethod(models.TextChoices):
+    """How a key pair's client authenticates (RFC 8414 §2 names; RFC 7591 ``token_endpoint_auth_method``).
+
+    The two secret methods are one family: the same secret, in the header or the body, so a client
+    registered with either may use both. ``private_key_jwt`` has no secret and nothing else works.
+    """
+
+    CLIENT_SECRET_BASIC = "client_secret_basic", "Client secret (HTTP Basic)"
+    CLIENT_SECRET_POST = "client_secret_post", "Client secret (in the body)"
+    PRIVATE_KEY_JWT = "private_key_jwt", "Signed JWT (private_key_jwt, RFC 7523)"
+
+
+# Stored as the secret digest of a key pair that has no secret: no SHA-256 hex digest equals it.
+NO_SECRET = "!"
+
+
+def validate_jwks_uri(value: str) -> None:
+    """https only, except on a loopback host (a client's own test server)."""
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValidationError("A jwks_uri must be an https URL (http only on localhost).")
+    if not parts.hostname or parts.username or parts.password or parts.fragment:
+        raise ValidationError("A jwks_uri is an absolute URL with a host, no credentials and no fragment.")
+
+
+def validate_client_jwks(value) -> None:
+    """A JWK Set of public signing keys (``tokens.protocol.client_assertion.read_client_jwks``)."""
+    try:
+        read_client_jwks(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class KeyPair(models.Model):
-    """The consumer key (``client_id``) and secret of one application in one environment."""
+    """The consumer key (``client_id``) and secret of one application in one environment.
+
+    A ``private_key_jwt`` key pair has no secret (``secret_hash`` is ``NO_SECRET``) but public keys:
+    a JWK Set held here (``jwks``) or fetched from the client's ``jwks_uri``, exactly one of them.
+    """
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="key_pairs")
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
@@ -292,6 +333,17 @@ class KeyPair(models.Model):
     secret_updated_at = models.DateTimeField(auto_now_add=True)
     # As the application's, for this key pair's tokens only.
     tokens_not_before = models.DateTimeField("tokens not before", null=True, blank=True, editable=False)
+    auth_method = models.CharField(
+        "client authentication", max_length=30, choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET_BASIC
+    )
+    jwks = models.JSONField(
+        "JWK Set", null=True, blank=True, validators=[validate_client_jwks],
+        help_text="private_key_jwt: the client's public keys as a JWK Set, or give a jwks_uri.",
+    )
+    jwks_uri = models.URLField(
+        "JWK Set URL", max_length=500, blank=True, validators=[validate_jwks_uri],
+        help_text="private_key_jwt: where the client publishes its public keys (https).",
+    )
 
     class Meta:
         ordering = ["application", "environment"]
@@ -301,3 +353,27 @@ class KeyPair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} ({self.environment})"
+
+    def clean(self) -> None:
+        """A private_key_jwt key pair has a JWK Set or a jwks_uri, not both; a secret one has neither."""
+        if self.auth_method == AuthMethod.PRIVATE_KEY_JWT:
+            if (self.jwks is None) == (not self.jwks_uri):
+                raise ValidationError("private_key_jwt needs either a JWK Set or a jwks_uri (one of them).")
+            if self.jwks is not None:
+                validate_client_jwks(self.jwks)  # field validators skip an empty value such as {}
+        elif self.jwks is not None or self.jwks_uri:
+            raise ValidationError("A JWK Set or a jwks_uri is only for private_key_jwt.")
+
+
+class UsedClientAssertion(models.Model):
+    """A client assertion's ``jti`` seen while the shared cache was unreachable (RFC 7523 §3 item 7).
+
+    Kept until the assertion expires, so that it is accepted once; ``cleartokens`` deletes the
+    expired ones. ``digest`` is SHA-256 of the client id and the jti: a fixed size whatever was sent.
+    """
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.digest

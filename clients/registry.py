@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 
@@ -50,6 +51,9 @@ _FIELDS = (
     "application__tokens_not_before",
     "application__audiences",
     "application__default_audience",
+    "auth_method",
+    "jwks",
+    "jwks_uri",
 )
 
 
@@ -80,6 +84,10 @@ class Client:
     # RFC 8707: the audiences its application may ask for, and the one its tokens get when it names none ("": none).
     audiences: frozenset[str] = frozenset()
     default_audience: str = ""
+    # private_key_jwt (RFC 7523): how it authenticates, and its public keys (a JWK Set, or where to fetch one).
+    auth_method: str = "client_secret_basic"
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str = ""
 
     def registered(self) -> RegisteredClient:
         """What the client credentials grant (RFC 6749 §4.4) needs to know of this client."""
@@ -123,7 +131,7 @@ def _load(client_id: str) -> Client | None:
         return None
     (key_pair_id, client_id, environment, secret_hash, key_pair_not_before, application_id, realm, is_active,
      is_resource_server, scopes, default_scopes, client_credentials_enabled, token_format, token_lifetime,
-     application_not_before, audiences, default_audience) = row
+     application_not_before, audiences, default_audience, auth_method, jwks, jwks_uri) = row
     return Client(
         client_id=client_id,
         key_pair_id=key_pair_id,
@@ -141,6 +149,9 @@ def _load(client_id: str) -> Client | None:
         tokens_not_before=max(whole_seconds_after(key_pair_not_before), whole_seconds_after(application_not_before)),
         audiences=frozenset(audiences.split()),
         default_audience=default_audience,
+        auth_method=auth_method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
     )
 
 

@@ -14,12 +14,13 @@ from audit.context import current_address
 from audit.models import AuditAction
 from audit.services import digest_unknown_identifier, log_event, record_application_change, record_event
 from cluster.announcements import signing_keys_changed
-from tokens.protocol.client_auth import ClientCredentials
+from tokens.protocol.client_auth import PRIVATE_KEY_JWT, ClientCredentials
 from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.scopes import format_scope, parse_scope
 
+from .client_assertions import check_client_assertion
 from .lockout import record_client_failure
-from .models import DEFAULT_REALM, Application, Environment, KeyPair, Realm, default_realm_pk
+from .models import DEFAULT_REALM, NO_SECRET, Application, AuthMethod, Environment, KeyPair, Realm, default_realm_pk
 from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
 from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
@@ -216,21 +217,55 @@ def update_application(*, application: Application, **changes: Any) -> Applicati
     return application
 
 
+@transaction.atomic
+def register_client_keys(*, key_pair: KeyPair, jwks: dict[str, Any] | None = None, jwks_uri: str = "") -> KeyPair:
+    """Replace the public keys of a ``private_key_jwt`` key pair (RFC 7523): a JWK Set or a jwks_uri.
+
+    Raises ValidationError for a secret key pair, for both or neither, and for a set that holds
+    private or symmetric keys. Every process uses the new keys at once (``forget_clients``).
+    """
+    if key_pair.auth_method != AuthMethod.PRIVATE_KEY_JWT:
+        raise ValidationError("Only a private_key_jwt key pair has public keys.")
+    key_pair.jwks, key_pair.jwks_uri = jwks, jwks_uri
+    key_pair.clean_fields(exclude=["application", "secret_hash"])
+    key_pair.clean()
+    key_pair.save(update_fields=["jwks", "jwks_uri"])
+    record_event(
+        AuditAction.APPLICATION_CHANGED, application=key_pair.application, client_id=key_pair.client_id,
+        environment=key_pair.environment, details={"fields": ["jwks_uri" if jwks_uri else "jwks"]},
+    )
+    return key_pair
+
+
 def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
     """The owner's applications with their realms and key pairs, in two queries."""
     return Application.objects.filter(owner=owner).select_related("realm").prefetch_related("key_pairs")
 
 
 @transaction.atomic
-def generate_keys(*, application: Application, environment: str = Environment.PRODUCTION) -> IssuedKeys:
-    """Create the consumer key and secret of one environment; the secret is returned once."""
-    secret = generate_client_secret()
-    key_pair = KeyPair.objects.create(
+def generate_keys(
+    *, application: Application, environment: str = Environment.PRODUCTION,
+    auth_method: str = AuthMethod.CLIENT_SECRET_BASIC, jwks: dict[str, Any] | None = None, jwks_uri: str = "",
+) -> IssuedKeys:
+    """Create the consumer key and secret of one environment; the secret is returned once.
+
+    A ``private_key_jwt`` key pair (RFC 7523) gets no secret (``client_secret`` is "") but the
+    client's public keys: a JWK Set (``jwks``) or its ``jwks_uri``. Raises ValidationError.
+    """
+    no_secret = auth_method == AuthMethod.PRIVATE_KEY_JWT
+    secret = "" if no_secret else generate_client_secret()
+    key_pair = KeyPair(
         application=application,
         environment=environment,
         client_id=generate_client_id(),
-        secret_hash=hash_client_secret(secret),
+        secret_hash=NO_SECRET if no_secret else hash_client_secret(secret),
+        auth_method=auth_method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
     )
+    key_pair.clean_fields(exclude=["application", "secret_hash"])
+    key_pair.clean()
+    key_pair.save()
     record_event(
         AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id, environment=environment
     )
@@ -254,6 +289,8 @@ def regenerate_secret(*, key_pair: KeyPair, version: str | None = None) -> Issue
     secret is still that one, in one conditional UPDATE, else ``SecretAlreadyRegenerated``: a
     reloaded page re-sends its form, and must not kill the secret the user just copied.
     """
+    if key_pair.auth_method == AuthMethod.PRIVATE_KEY_JWT:
+        raise ValidationError("This key pair authenticates with private_key_jwt: it has no secret.")
     secret = generate_client_secret()
     secret_hash, now = hash_client_secret(secret), timezone.now()
     unchanged = KeyPair.objects.filter(pk=key_pair.pk)
@@ -330,13 +367,20 @@ def set_application_active(*, application: Application, is_active: bool) -> bool
     return True
 
 
-def authenticate_client(*, credentials: ClientCredentials, realm: str = DEFAULT_REALM) -> Client:
+def authenticate_client(
+    *, credentials: ClientCredentials, realm: str = DEFAULT_REALM, endpoint: str = "token_endpoint",
+    now: datetime | None = None,
+) -> Client:
     """The client of the realm named realm whose credentials these are (RFC 6749 §2.3.1); no query once this process knows it.
 
     An unknown client, a client of another realm, a wrong secret and a disabled application look
     the same to the caller: ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or
     address has failed too often in this realm. Right credentials are never refused by a lockout,
     and cost no lockout lookup.
+
+    A client assertion (``private_key_jwt``, RFC 7523) is checked by ``check_client_assertion``
+    for the ``endpoint`` named (its URL is an accepted ``aud``); a client registered with it has no
+    secret, and a secret client cannot use one.
     """
     client_id = credentials.client_id
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
@@ -345,13 +389,22 @@ def authenticate_client(*, credentials: ClientCredentials, realm: str = DEFAULT_
     # Another realm's client is unknown here (CONTRACT.md "Realms"); its secret is still checked, so
     # both cost the same.
     client = found if found is not None and found.realm == realm else None
-    secret_matches = check_client_secret(credentials.client_secret, found.secret_hash if found else None)
-    if client is not None and secret_matches and client.is_active:
+    if credentials.method == PRIVATE_KEY_JWT:
+        problem = check_client_assertion(
+            client, assertion=credentials.client_assertion, realm=realm, endpoint=endpoint,
+            now=int((now or timezone.now()).timestamp()),
+        ) if client is not None and client.is_active else None
+    else:
+        secret_matches = check_client_secret(credentials.client_secret, found.secret_hash if found else None)
+        problem = None if secret_matches else "wrong_secret"
+        if client is not None and client.auth_method == AuthMethod.PRIVATE_KEY_JWT:
+            problem = "auth_method_not_registered"
+    if client is not None and problem is None and client.is_active:
         return client
     if client is None:
         reason = "unknown_client" if found is None else "other_realm"
     else:
-        reason = "wrong_secret" if not secret_matches else "application_disabled"
+        reason = problem or "application_disabled"
     application_id = found.application_id if found else None
     # An id that matched nothing may be a secret sent in the wrong field: only its digest is kept.
     recorded_id = client_id if found else digest_unknown_identifier(client_id)

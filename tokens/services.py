@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import log_event, record_event
+from clients.client_assertions import delete_expired_jtis
 from clients.realms import KnownRealm, default_realm, realm_of_issuer, realm_urls
 from clients.registry import Client, find_client
 from clients.scope_grants import public_scope_names
@@ -23,7 +24,8 @@ from .audiences import realm_audiences, token_audience
 from .keystore import invalidate_key_stores, key_store_for, published_keys_query
 from .models import SigningKey
 from .protocol.audiences import is_for_any
-from .protocol.client_auth import read_client_credentials
+from .protocol.client_assertion import ASSERTION_ALGORITHMS
+from .protocol.client_auth import PRIVATE_KEY_JWT, read_client_credentials
 from .protocol.errors import AccessDenied, InvalidToken
 from .protocol.formats import JWTFormat, OpaqueFormat, TokenClaims, hash_token, looks_like_jwt, new_jti
 from .protocol.grants import (
@@ -116,7 +118,7 @@ def server_metadata(*, realm: KnownRealm | None = None) -> dict[str, Any]:
     store = key_store_for(realm.name)
     store.active_key()  # a fresh realm has keys before it describes them
     urls = realm_urls(realm.name)
-    auth_methods = ["client_secret_basic", "client_secret_post"]
+    auth_methods = ["client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT]
     return {
         "issuer": urls["issuer"],
         "token_endpoint": urls["token_endpoint"],
@@ -131,6 +133,10 @@ def server_metadata(*, realm: KnownRealm | None = None) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "access_token_signing_alg_values_supported": published_algorithms(store.published_keys()),
+        # What a private_key_jwt assertion may be signed with (RFC 8414 §2; RFC 7523).
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
     }
 
 
@@ -147,7 +153,8 @@ def introspect_token(
     realm = realm or default_realm()
     reference = read_token_reference(params)
     caller = authenticate_client(
-        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
+        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name,
+        endpoint="introspection_endpoint",
     )
     if not caller.is_resource_server:
         raise AccessDenied("Only applications marked as resource servers may introspect tokens.")
@@ -165,7 +172,8 @@ def revoke_token(
     """
     realm = realm or default_realm()
     caller = authenticate_client(
-        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
+        credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name,
+        endpoint="revocation_endpoint",
     )
     token = read_token_reference(params).token
     now = now or timezone.now()
@@ -220,6 +228,7 @@ def clear_tokens(
     """
     now = now or timezone.now()
     deleted = records.delete_finished(now=now, batch_size=batch_size, realm=realm)
+    delete_expired_jtis(now=now)  # private_key_jwt's used jtis (a small table, every realm's)
     delete_orphan_counts()
     keys = SigningKey.objects.exclude(published_keys_query(now))
     keys_deleted = (keys if realm is None else keys.filter(realm__name=realm)).delete()[0]

@@ -20,7 +20,7 @@ def test_metadata_names_our_endpoints(api_client, settings, make_application):
     assert body["introspection_endpoint"] == "https://auth.example.com/oauth/introspect"
     assert body["revocation_endpoint"] == "https://auth.example.com/oauth/revoke"
     assert body["grant_types_supported"] == ["client_credentials"]
-    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     assert body["scopes_supported"] == ["read", "write"]
 
 
@@ -32,10 +32,14 @@ HISTORIC_METADATA = (
     b'"introspection_endpoint": "https://auth.example.com/oauth/introspect", '
     b'"revocation_endpoint": "https://auth.example.com/oauth/revoke", "grant_types_supported": ["client_credentials"], '
     b'"response_types_supported": [], "scopes_supported": ["read"], '
-    b'"token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
-    b'"introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
-    b'"revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
-    b'"access_token_signing_alg_values_supported": ["RS256"]}'
+    b'"token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"], '
+    b'"introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"], '
+    b'"revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"], '
+    b'"access_token_signing_alg_values_supported": ["RS256"], '
+    # Issue 15 added private_key_jwt (RFC 7523) and the algorithms its assertions may use.
+    b'"token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"], '
+    b'"introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"], '
+    b'"revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"]}'
 )
 
 

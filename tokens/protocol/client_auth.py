@@ -1,4 +1,4 @@
-"""Client credentials from HTTP Basic or the request body (RFC 6749 §2.3.1)."""
+"""Client credentials from HTTP Basic, the request body (RFC 6749 §2.3.1) or a client assertion (RFC 7523 §2.2)."""
 
 import base64
 import binascii
@@ -6,19 +6,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from .client_assertion import JWT_BEARER, AssertionRejected, read_assertion_client_id
 from .errors import InvalidClient, InvalidRequest
 
 # RFC 8414 names of the client authentication methods.
 BASIC = "client_secret_basic"
 POST = "client_secret_post"
 NONE = "none"
+PRIVATE_KEY_JWT = "private_key_jwt"
 
 
 @dataclass(frozen=True, slots=True)
 class ClientCredentials:
     client_id: str
     client_secret: str
-    method: str  # BASIC or POST
+    method: str  # BASIC, POST or PRIVATE_KEY_JWT
+    client_assertion: str = ""  # PRIVATE_KEY_JWT only: the signed JWT, not yet verified
 
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self.client_id!r}, method={self.method!r})"
@@ -51,7 +54,10 @@ def read_client_credentials(
     Using two methods at once is invalid_request (§2.3); none at all is invalid_client. A body
     ``client_id`` that repeats the Basic one is not a second method (some libraries send both).
     A ``client_id`` alone authenticates nothing: like no credentials, it is challenged (§5.2).
+    A ``client_assertion`` is a method of its own (``read_client_assertion``).
     """
+    if "client_assertion" in params or "client_assertion_type" in params:
+        return read_client_assertion(authorization=authorization, params=params)
     if authorization:
         client_id, client_secret = parse_basic_authorization(authorization)
         if "client_secret" in params or params.get("client_id", client_id) != client_id:
@@ -64,3 +70,25 @@ def read_client_credentials(
     if not client_id or not client_secret:
         raise InvalidClient("Client authentication is required.", method=method)
     return ClientCredentials(client_id, client_secret, method)
+
+
+def read_client_assertion(*, authorization: str | None, params: Mapping[str, str]) -> ClientCredentials:
+    """Take a JWT client assertion from the body (RFC 7521 §4.2, RFC 7523 §2.2), not yet verified.
+
+    A secret besides it (Basic or ``client_secret``) is two methods: invalid_request, as for Basic
+    and body together (RFC 6749 §2.3), before either is checked. A ``client_assertion_type`` other
+    than JWT bearer, a missing half, an assertion that names no client, or a ``client_id`` that
+    differs from the one it names is invalid_client (RFC 7521 §4.2.1).
+    """
+    if authorization or "client_secret" in params:
+        raise InvalidRequest("Use one client authentication method, not two.")
+    assertion = params.get("client_assertion", "")
+    if params.get("client_assertion_type") != JWT_BEARER or not assertion:
+        raise InvalidClient(method=PRIVATE_KEY_JWT)
+    try:
+        client_id = read_assertion_client_id(assertion)
+    except AssertionRejected:
+        raise InvalidClient(method=PRIVATE_KEY_JWT) from None
+    if params.get("client_id", client_id) != client_id:
+        raise InvalidClient(method=PRIVATE_KEY_JWT)
+    return ClientCredentials(client_id, "", PRIVATE_KEY_JWT, assertion)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clients.models import DEFAULT_REALM, Realm, TokenFormat, default_realm_pk
+from clients.models import DEFAULT_REALM, AuthMethod, Realm, TokenFormat, default_realm_pk
 from clients.realms import realm_urls
 from clients.services import create_application, generate_keys
 from tokens.protocol.errors import InvalidScope
@@ -39,6 +39,12 @@ class Command(BaseCommand):
             "--default-audience", default="", help="One of --audiences, for a token request that names no resource.",
         )
         parser.add_argument(
+            "--auth-method", choices=[method.value for method in AuthMethod], default=AuthMethod.CLIENT_SECRET_BASIC,
+            help="How the client authenticates (default: %(default)s; the secret methods accept each other).",
+        )
+        parser.add_argument("--jwks-file", default=None, help="private_key_jwt: a JSON file with the client's public JWK Set.")
+        parser.add_argument("--jwks-uri", default="", help="private_key_jwt: the https URL of the client's JWK Set.")
+        parser.add_argument(
             "--create-scopes", action="store_true",
             help="Add scopes the realm's registry lacks, as restricted (without it an unknown scope is refused).",
         )
@@ -54,6 +60,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No user named {options['owner']!r}.")
         if options["lifetime"] is not None and options["lifetime"] < 1:
             raise CommandError("--lifetime must be at least 1 second.")
+        public_keys = _public_keys(options)
         try:
             with transaction.atomic():
                 application = create_application(
@@ -69,7 +76,7 @@ class Command(BaseCommand):
                     default_audience=options["default_audience"],
                     realm=realm,
                 )
-                keys = generate_keys(application=application)
+                keys = generate_keys(application=application, auth_method=options["auth_method"], **public_keys)
         except (ValidationError, InvalidScope) as exc:
             raise CommandError(_message(exc, realm=realm)) from None
         self.stdout.write(
@@ -79,7 +86,9 @@ class Command(BaseCommand):
                     "realm": realm.name,
                     "token_endpoint": realm_urls(realm.name)["token_endpoint"],
                     "client_id": keys.client_id,
-                    "client_secret": keys.client_secret,
+                    # private_key_jwt: no secret exists, so none is printed (CONTRACT.md)
+                    **({"client_secret": keys.client_secret} if keys.client_secret else {}),
+                    "token_endpoint_auth_method": options["auth_method"],
                     "environment": keys.environment,
                     "scopes": application.scopes,
                     "default_scopes": application.default_scopes,
@@ -90,6 +99,24 @@ class Command(BaseCommand):
         )
 
 
+def _public_keys(options) -> dict:
+    """The jwks or jwks_uri of a private_key_jwt client (RFC 7523), from --jwks-file or --jwks-uri."""
+    file, uri = options["jwks_file"], options["jwks_uri"]
+    if options["auth_method"] != AuthMethod.PRIVATE_KEY_JWT:
+        if file or uri:
+            raise CommandError("--jwks-file and --jwks-uri go only with --auth-method private_key_jwt.")
+        return {}
+    if bool(file) == bool(uri):
+        raise CommandError("private_key_jwt needs --jwks-file or --jwks-uri (one of them).")
+    if uri:
+        return {"jwks_uri": uri}
+    try:
+        with open(file, encoding="utf-8") as stream:
+            return {"jwks": json.load(stream)}
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"Cannot read a JSON JWK Set from {file}: {exc}") from None
+
+
 def _find_realm(name: str) -> Realm | None:
     """The realm named name, or None; the default one always exists (made if missing, as default_realm_pk does)."""
     if name == DEFAULT_REALM:
@@ -98,6 +125,8 @@ def _find_realm(name: str) -> Realm | None:
 
 
 def _message(exc: Exception, *, realm: Realm) -> str:
+    if isinstance(exc, ValidationError) and not hasattr(exc, "error_dict"):
+        return " ".join(exc.messages)
     if isinstance(exc, ValidationError):
         message = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
         if "scope registry" in message:  # a typo is refused, not registered: say how to mean it
