@@ -1,5 +1,6 @@
 """Applications and their keys: registering, generating keys, authenticating clients."""
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,10 +20,11 @@ from tokens.protocol.errors import InvalidClient, TooManyRequests
 from tokens.protocol.scopes import format_scope, parse_scope
 
 from .lockout import record_client_failure
-from .models import DEFAULT_REALM, Application, Environment, KeyPair, Realm, default_realm_pk
+from .models import DEFAULT_REALM, MAX_LIFETIME_SECONDS, Application, Environment, KeyPair, Realm, default_realm_pk
 from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
-from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
+from .secret_store import TooManySecrets, add_secret, end_previous_secrets, record_secret_use  # noqa: F401 (regenerate_secret raises it)
+from .secrets import generate_client_id, match_client_secret
 
 
 # What an operator may set on a realm besides its name (CONTRACT.md "Realms"); empty follows the server.
@@ -104,11 +106,17 @@ def _realm_details(realm: Realm, fields) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class IssuedKeys:
-    """A consumer key with its secret in clear: handed to the developer once, never stored."""
+    """A consumer key with its secret in clear: handed to the developer once, never stored.
+
+    ``secret_label`` names the secret on pages and in the audit trail; after a regeneration,
+    ``previous_secret_expires_at`` is when the last previous secret stops (None: they stopped at once).
+    """
 
     client_id: str
     client_secret: str
     environment: str
+    secret_label: str = ""
+    previous_secret_expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"IssuedKeys(client_id={self.client_id!r}, environment={self.environment!r})"
@@ -129,6 +137,7 @@ def create_application(
     self_service: bool = False,
     create_missing_scopes: bool = False,
     realm: Realm | None = None,
+    token_rate_limit: str = "",
 ) -> Application:
     """Register an application with its scopes in a realm (the default one unless given); raise ValidationError for bad fields.
 
@@ -158,6 +167,7 @@ def create_application(
         token_lifetime=token_lifetime,
         is_resource_server=is_resource_server,
         client_credentials_enabled=client_credentials_enabled,
+        token_rate_limit=token_rate_limit,
     )
     application.full_clean()
     application.save()
@@ -213,19 +223,22 @@ def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
 
 
 @transaction.atomic
-def generate_keys(*, application: Application, environment: str = Environment.PRODUCTION) -> IssuedKeys:
-    """Create the consumer key and secret of one environment; the secret is returned once."""
-    secret = generate_client_secret()
-    key_pair = KeyPair.objects.create(
-        application=application,
-        environment=environment,
-        client_id=generate_client_id(),
-        secret_hash=hash_client_secret(secret),
-    )
-    record_event(
-        AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id, environment=environment
-    )
-    return IssuedKeys(key_pair.client_id, secret, environment)
+def generate_keys(
+    *, application: Application, environment: str = Environment.PRODUCTION, secret_lifetime: int | None = None
+) -> IssuedKeys:
+    """Create the consumer key and first secret of one environment; the secret is returned once.
+
+    ``secret_lifetime``: seconds the secret works (1 to ``MAX_LIFETIME_SECONDS``), None until
+    regenerated; else ValueError.
+    """
+    _check_seconds("secret_lifetime", secret_lifetime, minimum=1)
+    now = timezone.now()
+    key_pair = KeyPair.objects.create(application=application, environment=environment, client_id=generate_client_id())
+    secret, row = add_secret(key_pair, now=now, lifetime=secret_lifetime)
+    details = {"secret": row.label, **({"secret_expires_at": row.expires_at.isoformat()} if row.expires_at else {})}
+    record_event(AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id,
+                 environment=environment, details=details)
+    return IssuedKeys(key_pair.client_id, secret, environment, row.label)
 
 
 class SecretAlreadyRegenerated(Exception):
@@ -238,32 +251,46 @@ def secret_version(key_pair: KeyPair) -> str:
 
 
 @transaction.atomic
-def regenerate_secret(*, key_pair: KeyPair, version: str | None = None) -> IssuedKeys:
-    """Replace a key pair's secret; the old one stops working at once.
+def regenerate_secret(*, key_pair: KeyPair, grace: int | None = None, version: str | None = None) -> IssuedKeys:
+    """Give a key pair a new secret; the previous ones stop after grace seconds (None or 0: at once).
 
-    With ``version`` (``secret_version`` when the confirmation was shown) it happens only if the
-    secret is still that one, in one conditional UPDATE, else ``SecretAlreadyRegenerated``: a
-    reloaded page re-sends its form, and must not kill the secret the user just copied.
+    CONTRACT.md "Client credentials over their life": during the grace every previous live secret
+    and the new one authenticate, so the services using the key pair can move to the new one
+    without downtime; a previous secret that would expire sooner keeps its expiry. Raises
+    ``TooManySecrets`` past ``OAUTH_MAX_LIVE_SECRETS`` live secrets, ValueError for a negative
+    or too long grace. With ``version`` (``secret_version`` when the confirmation was shown) it
+    happens only if no secret was made since, else ``SecretAlreadyRegenerated``: a reloaded page
+    re-sends its form, and must not end the secret the user just copied.
     """
-    secret = generate_client_secret()
-    secret_hash, now = hash_client_secret(secret), timezone.now()
+    _check_seconds("grace", grace, minimum=0)
+    now = timezone.now()
     unchanged = KeyPair.objects.filter(pk=key_pair.pk)
     if version is not None:
         try:
             unchanged = unchanged.filter(secret_updated_at=datetime.fromisoformat(version))
         except ValueError:
             raise SecretAlreadyRegenerated() from None
-    if not unchanged.update(secret_hash=secret_hash, secret_updated_at=now):
+    # The UPDATE also locks the key pair's row: two regenerations count its live secrets one after the other.
+    if not unchanged.update(secret_updated_at=now):
         raise SecretAlreadyRegenerated()
+    previous, previous_expire = end_previous_secrets(key_pair, now=now, grace=grace)
+    secret, row = add_secret(key_pair, now=now)
     forget_clients()  # update() sends no post_save
-    key_pair.secret_hash, key_pair.secret_updated_at = secret_hash, now
+    key_pair.secret_updated_at = now
     record_event(
         AuditAction.SECRET_REGENERATED,
         application=key_pair.application,
         client_id=key_pair.client_id,
         environment=key_pair.environment,
+        details={"secret": row.label, "previous_secrets": previous,
+                 "previous_secret_expires_at": previous_expire.isoformat() if previous_expire else None},
     )
-    return IssuedKeys(key_pair.client_id, secret, key_pair.environment)
+    return IssuedKeys(key_pair.client_id, secret, key_pair.environment, row.label, previous_expire)
+
+
+def _check_seconds(name: str, value: int | None, *, minimum: int) -> None:
+    if value is not None and not minimum <= value <= MAX_LIFETIME_SECONDS:
+        raise ValueError(f"{name} must be between {minimum} and {MAX_LIFETIME_SECONDS} seconds.")
 
 
 @transaction.atomic
@@ -324,30 +351,39 @@ def set_application_active(*, application: Application, is_active: bool) -> bool
 def authenticate_client(*, credentials: ClientCredentials, realm: str = DEFAULT_REALM) -> Client:
     """The client of the realm named realm whose credentials these are (RFC 6749 §2.3.1); no query once this process knows it.
 
-    An unknown client, a client of another realm, a wrong secret and a disabled application look
-    the same to the caller: ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or
-    address has failed too often in this realm. Right credentials are never refused by a lockout,
-    and cost no lockout lookup.
+    Any of the client's live secrets authenticates it (``clients.secret_store``); its use is noted
+    in memory. An unknown client, a client of another realm, a wrong or expired secret and a
+    disabled application look the same to the caller: ``InvalidClient``, or ``TooManyRequests``
+    (429) once the client id or address has failed too often in this realm. Right credentials are
+    never refused by a lockout, and cost no lockout lookup.
     """
     client_id = credentials.client_id
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
     found = find_client(client_id) if plausible else None
-    # Another realm's client is unknown here (CONTRACT.md "Realms"); its secret is still checked, so
+    # Another realm's client is unknown here (CONTRACT.md "Realms"); its secrets are still checked, so
     # both cost the same.
     client = found if found is not None and found.realm == realm else None
-    secret_matches = check_client_secret(credentials.client_secret, found.secret_hash if found else None)
-    if client is not None and secret_matches and client.is_active:
+    known = found.secrets if found else ()
+    matched = match_client_secret(credentials.client_secret, [secret.secret_hash for secret in known])
+    secret = known[matched] if matched is not None else None
+    now = time.time()
+    live = secret is not None and secret.is_live(now)
+    if client is not None and live and client.is_active:
+        record_secret_use(secret, now=now)
         return client
     if client is None:
         reason = "unknown_client" if found is None else "other_realm"
+    elif secret is None:
+        reason = "wrong_secret"
     else:
-        reason = "wrong_secret" if not secret_matches else "application_disabled"
+        reason = "secret_expired" if not live else "application_disabled"
     application_id = found.application_id if found else None
     # An id that matched nothing may be a secret sent in the wrong field: only its digest is kept.
     recorded_id = client_id if found else digest_unknown_identifier(client_id)
     in_realm = {} if realm == DEFAULT_REALM else {"realm": realm}
-    details = {"reason": reason, **in_realm}
+    named = {"secret": secret.label} if reason == "secret_expired" else {}
+    details = {"reason": reason, **named, **in_realm}
     try:
         record_client_failure(client_id=client_id, address=current_address(), realm=realm)
     except TooManyRequests:

@@ -61,7 +61,7 @@ def issue_token(
         credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
     )
     grant = grant_client_credentials(request, client.registered(), policy)
-    throttle_token_issuance(client_id=client.client_id, realm=realm.name)
+    throttle_token_issuance(client_id=client.client_id, realm=realm.name, rate_limit=client.token_rate_limit)
     issued_at = _issue_time(client, now)
     claims = records.issued_claims(
         issuer=realm.issuer, client_id=client.client_id, environment=client.environment, iat=issued_at,

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clients.models import DEFAULT_REALM, Realm, TokenFormat, default_realm_pk
+from clients.models import DEFAULT_REALM, MAX_LIFETIME_SECONDS, Realm, TokenFormat, default_realm_pk
 from clients.realms import realm_urls
 from clients.services import create_application, generate_keys
 from tokens.protocol.errors import InvalidScope
@@ -32,6 +32,14 @@ class Command(BaseCommand):
             help="The realm it belongs to: its client id authenticates only there (default: %(default)s).",
         )
         parser.add_argument(
+            "--secret-lifetime", type=int, default=None,
+            help="Seconds the secret works (default: until regenerated).",
+        )
+        parser.add_argument(
+            "--rate-limit", default="",
+            help="Token requests per client id, e.g. 100/minute (default: the server's OAUTH_TOKEN_RATE_LIMIT).",
+        )
+        parser.add_argument(
             "--create-scopes", action="store_true",
             help="Add scopes the realm's registry lacks, as restricted (without it an unknown scope is refused).",
         )
@@ -47,6 +55,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No user named {options['owner']!r}.")
         if options["lifetime"] is not None and options["lifetime"] < 1:
             raise CommandError("--lifetime must be at least 1 second.")
+        lifetime = options["secret_lifetime"]
+        if lifetime is not None and not 1 <= lifetime <= MAX_LIFETIME_SECONDS:
+            raise CommandError(f"--secret-lifetime must be between 1 and {MAX_LIFETIME_SECONDS} seconds.")
         try:
             with transaction.atomic():
                 application = create_application(
@@ -59,8 +70,9 @@ class Command(BaseCommand):
                     owner=owner,
                     create_missing_scopes=options["create_scopes"] or options["scopes"] is None,
                     realm=realm,
+                    token_rate_limit=options["rate_limit"],
                 )
-                keys = generate_keys(application=application)
+                keys = generate_keys(application=application, secret_lifetime=lifetime)
         except (ValidationError, InvalidScope) as exc:
             raise CommandError(_message(exc, realm=realm)) from None
         self.stdout.write(
