@@ -1,6 +1,7 @@
 """Applications and their keys: registering, generating keys, authenticating clients."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,8 @@ from .scope_grants import register_scopes, split_scope_request
 from .secret_store import TooManySecrets, add_secret, end_previous_secrets, record_secret_use  # noqa: F401 (regenerate_secret raises it)
 from .secrets import generate_client_id, match_client_secret
 
+# Seconds since the epoch, for secrets' expiry at authentication; replaced in tests.
+clock: Callable[[], float] = time.time
 
 # What an operator may set on a realm besides its name (CONTRACT.md "Realms"); empty follows the server.
 REALM_SETTINGS = (
@@ -367,7 +370,7 @@ def authenticate_client(*, credentials: ClientCredentials, realm: str = DEFAULT_
     known = found.secrets if found else ()
     matched = match_client_secret(credentials.client_secret, [secret.secret_hash for secret in known])
     secret = known[matched] if matched is not None else None
-    now = time.time()
+    now = clock()
     live = secret is not None and secret.is_live(now)
     if client is not None and live and client.is_active:
         record_secret_use(secret, now=now)
