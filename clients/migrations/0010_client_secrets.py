@@ -41,6 +41,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # A default, so that going back past the next migration can add the column again to existing rows.
+        migrations.AlterField(
+            model_name='keypair',
+            name='secret_hash',
+            field=models.CharField(max_length=64, default=''),
+        ),
         migrations.AddField(
             model_name='application',
             name='token_rate_limit',
