@@ -105,9 +105,10 @@ class _SecretUses:
         self._stored: dict[int, int] = {}
         self._lock = threading.Lock()
 
+    def is_stored(self, secret_id: int, minute: int) -> bool:
+        return self._stored.get(secret_id) == minute
+
     def record(self, secret_id: int, minute: int) -> None:
-        if self._stored.get(secret_id) == minute:
-            return  # this minute is stored already: the common case costs one dictionary read
         with self._lock:
             if minute > self._pending.get(secret_id, 0):
                 self._pending[secret_id] = minute
@@ -142,7 +143,9 @@ _uses = _SecretUses()
 
 def record_secret_use(secret: KnownSecret, *, now: float) -> None:
     """Note that secret authenticated a client at now (seconds since the epoch); no query."""
-    _uses.record(secret.id, int(now) - int(now) % 60)
+    minute = int(now) - int(now) % 60
+    if not _uses.is_stored(secret.id, minute):  # the common case: this minute is stored already
+        _uses.record(secret.id, minute)
 
 
 def flush_secret_uses() -> None:
