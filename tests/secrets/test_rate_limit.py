@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from clients.models import Application
+from clients.services import create_realm
 from tokens import throttling
 
 
@@ -69,3 +70,12 @@ def test_a_malformed_limit_is_refused_by_the_model(make_application, value):
         application.full_clean()
     assert "token_rate_limit" in refused.value.message_dict
     assert Application.objects.get().token_rate_limit == ""
+
+
+def test_a_realms_application_is_limited_at_its_realms_endpoint(make_keys, make_application, request_token, frozen):
+    alpha = create_realm(name="alpha")
+    keys = make_keys(make_application("strict", token_rate_limit="1/minute", realm=alpha))
+    path = "/realms/alpha/oauth/token"
+    answers = [request_token(keys, path=path) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [200, 429]
+    assert answers[1]["Retry-After"] == "30" and answers[1].json()["error"] == "temporarily_unavailable"
