@@ -47,7 +47,7 @@ class KeyPairInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    show_change_link = False
+    show_change_link = True  # its page lists its secrets (label, created, expires, last used)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -71,7 +71,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "realm", "description", "owner", "is_active")}),
         ("Tokens", {"fields": ("scopes", "pending_scopes", "default_scopes", "client_credentials_enabled", "token_format",
-                               "token_lifetime", "is_resource_server")}),
+                               "token_lifetime", "token_rate_limit", "is_resource_server")}),
         ("Audiences (RFC 8707)", {"fields": ("audiences", "default_audience")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )

@@ -7,7 +7,7 @@ class ClientsConfig(AppConfig):
     verbose_name = "Applications"
 
     def ready(self) -> None:
-        from .models import Application, KeyPair, Realm
+        from .models import Application, ClientSecret, KeyPair, Realm
         from .realms import forget_realms
         from .registry import forget_clients
 
@@ -16,7 +16,7 @@ class ClientsConfig(AppConfig):
         def forget(**kwargs) -> None:
             forget_clients()
 
-        for model in (Application, KeyPair):
+        for model in (Application, KeyPair, ClientSecret):
             post_save.connect(forget, sender=model, weak=False, dispatch_uid=f"forget-clients-save-{model.__name__}")
             post_delete.connect(forget, sender=model, weak=False, dispatch_uid=f"forget-clients-delete-{model.__name__}")
 

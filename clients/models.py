@@ -1,17 +1,20 @@
 """Realms, registered applications, their consumer keys and the scope registry."""
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from tokens.protocol.client_assertion import read_client_jwks
 from tokens.protocol.errors import InvalidScope
 from tokens.protocol.audiences import parse_audiences
 from tokens.protocol.keys import SUPPORTED_ALGORITHMS
 from tokens.protocol.scopes import format_scope, is_scope_token, parse_scope
+from tokens.protocol.throttling import RateLimit
 
 # The realm every application and signing key belonged to before realms existed; it keeps the
 # server's historic paths and OAUTH_ISSUER as its issuer (CONTRACT.md "Realms").
@@ -26,6 +29,16 @@ validate_realm_name = RegexValidator(
     r"\A[a-z0-9][a-z0-9-]{0,39}\Z",
     "A realm name is 1 to 40 lowercase letters, digits and hyphens, starting with a letter or a digit.",
 )
+
+
+def validate_rate_limit(value: str) -> None:
+    """A limit as ``OAUTH_TOKEN_RATE_LIMIT`` writes one (``100/minute``); "off" is not one: leave it empty instead."""
+    try:
+        rate = RateLimit.parse(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+    if rate is None:
+        raise ValidationError("A rate limit is like '100/minute'; leave it empty for the server's setting.")
 
 
 def validate_scope_name(value: str) -> None:
@@ -209,6 +222,10 @@ class Application(models.Model):
         "tokens not before", null=True, blank=True, editable=False,
         help_text="Tokens issued before this moment are refused (Revoke all tokens, disabling).",
     )
+    token_rate_limit = models.CharField(
+        "token rate limit", max_length=32, blank=True, default="", validators=[validate_rate_limit],
+        help_text="Token requests per client id, e.g. 100/minute; empty for the server's OAUTH_TOKEN_RATE_LIMIT.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -296,10 +313,6 @@ class AuthMethod(models.TextChoices):
     PRIVATE_KEY_JWT = "private_key_jwt", "Signed JWT (private_key_jwt, RFC 7523)"
 
 
-# Stored as the secret digest of a key pair that has no secret: no SHA-256 hex digest equals it.
-NO_SECRET = "!"
-
-
 def validate_jwks_uri(value: str) -> None:
     """https only, except on a loopback host (a client's own test server)."""
     parts = urlsplit(value)
@@ -319,16 +332,17 @@ def validate_client_jwks(value) -> None:
 
 
 class KeyPair(models.Model):
-    """The consumer key (``client_id``) and secret of one application in one environment.
+    """The consumer key (``client_id``) of one application in one environment; its secrets are ``ClientSecret`` rows.
 
-    A ``private_key_jwt`` key pair has no secret (``secret_hash`` is ``NO_SECRET``) but public keys:
-    a JWK Set held here (``jwks``) or fetched from the client's ``jwks_uri``, exactly one of them.
+    ``secret_updated_at`` is when its newest secret was made: what a confirmation to regenerate
+    carries, so that one sent twice regenerates once. A ``private_key_jwt`` key pair has no secret
+    but public keys: a JWK Set held here (``jwks``) or fetched from the client's ``jwks_uri``,
+    exactly one of them.
     """
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="key_pairs")
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
     client_id = models.CharField("consumer key", max_length=64, unique=True)
-    secret_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     secret_updated_at = models.DateTimeField(auto_now_add=True)
     # As the application's, for this key pair's tokens only.
@@ -377,3 +391,31 @@ class UsedClientAssertion(models.Model):
 
     def __str__(self) -> str:
         return self.digest
+
+
+class ClientSecret(models.Model):
+    """One consumer secret of a key pair, stored as its SHA-256 digest (``clients.secrets``).
+
+    A key pair holds several while a regeneration's grace runs (CONTRACT.md "Client credentials
+    over their life"). ``expires_at`` empty: until regenerated. ``label`` is a random public name
+    (8 hex digits), unrelated to the secret, so that pages and audit rows can say which secret
+    without a hint of its value. ``last_used_at`` is the minute of its last use, stored in batches
+    (``clients.secret_store``).
+    """
+
+    key_pair = models.ForeignKey(KeyPair, on_delete=models.CASCADE, related_name="secrets")
+    secret_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def is_live(self, now: datetime) -> bool:
+        """Whether it authenticates at now: it has no expiry or expires after now."""
+        return self.expires_at is None or now < self.expires_at

@@ -27,8 +27,10 @@ from django.conf import settings
 from cluster.announcements import Version, clients_changed
 from tokens.protocol.grants import RegisteredClient
 from tokens.protocol.scopes import parse_scope
+from tokens.protocol.throttling import RateLimit
 
 from .models import KeyPair
+from .secret_store import KnownSecret
 
 MAX_CLIENTS = 10_000
 
@@ -37,7 +39,6 @@ _FIELDS = (
     "id",
     "client_id",
     "environment",
-    "secret_hash",
     "tokens_not_before",
     "application_id",
     "application__realm__name",
@@ -54,6 +55,12 @@ _FIELDS = (
     "auth_method",
     "jwks",
     "jwks_uri",
+    "application__token_rate_limit",
+    # One row per secret (a LEFT JOIN): a key pair's secrets come in the same query.
+    "secrets__id",
+    "secrets__secret_hash",
+    "secrets__label",
+    "secrets__expires_at",
 )
 
 
@@ -65,6 +72,9 @@ class Client:
 
     ``tokens_not_before`` is in whole seconds since the epoch, rounded up: a token whose ``iat``
     is below it was issued before a "Revoke all tokens", "Revoke keys" or disabling (0: none).
+
+    ``secrets`` are the key pair's secrets, live and recently expired (``clients.secret_store``);
+    ``token_rate_limit`` the application's own limit, None for the server's ``OAUTH_TOKEN_RATE_LIMIT``.
     """
 
     client_id: str
@@ -72,7 +82,6 @@ class Client:
     application_id: int
     realm: str
     environment: str
-    secret_hash: str
     is_active: bool
     is_resource_server: bool
     allowed_scopes: frozenset[str]
@@ -88,6 +97,8 @@ class Client:
     auth_method: str = "client_secret_basic"
     jwks: dict[str, Any] | None = None
     jwks_uri: str = ""
+    secrets: tuple[KnownSecret, ...] = ()
+    token_rate_limit: RateLimit | None = None
 
     def registered(self) -> RegisteredClient:
         """What the client credentials grant (RFC 6749 §4.4) needs to know of this client."""
@@ -126,19 +137,23 @@ def whole_seconds_after(moment: datetime | None) -> int:
 
 
 def _load(client_id: str) -> Client | None:
-    row = KeyPair.objects.filter(client_id=client_id).values_list(*_FIELDS).first()
-    if row is None:
+    rows = list(KeyPair.objects.filter(client_id=client_id).order_by().values_list(*_FIELDS))
+    if not rows:
         return None
-    (key_pair_id, client_id, environment, secret_hash, key_pair_not_before, application_id, realm, is_active,
+    (key_pair_id, client_id, environment, key_pair_not_before, application_id, realm, is_active,
      is_resource_server, scopes, default_scopes, client_credentials_enabled, token_format, token_lifetime,
-     application_not_before, audiences, default_audience, auth_method, jwks, jwks_uri) = row
+     application_not_before, audiences, default_audience, auth_method, jwks, jwks_uri, token_rate_limit) = rows[0][:-4]
+    secrets = tuple(
+        KnownSecret(id=pk, secret_hash=secret_hash, label=label, expires_at=expires_at.timestamp() if expires_at else None)
+        for pk, secret_hash, label, expires_at in (row[-4:] for row in rows)
+        if pk is not None
+    )
     return Client(
         client_id=client_id,
         key_pair_id=key_pair_id,
         application_id=application_id,
         realm=realm,
         environment=environment,
-        secret_hash=secret_hash,
         is_active=is_active,
         is_resource_server=is_resource_server,
         allowed_scopes=parse_scope(scopes),
@@ -152,7 +167,16 @@ def _load(client_id: str) -> Client | None:
         auth_method=auth_method,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        secrets=secrets,
+        token_rate_limit=_rate_limit(token_rate_limit),
     )
+
+
+def _rate_limit(text: str) -> RateLimit | None:
+    try:
+        return RateLimit.parse(text)
+    except ValueError:  # the model refuses such a value; one written around it falls back to the server's
+        return None
 
 
 class _Registry:

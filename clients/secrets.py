@@ -11,6 +11,7 @@ complaint).
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 # Compared against when the client is unknown, so that an unknown client id and a wrong secret
 # take the same path and the same time.
@@ -38,10 +39,29 @@ def hash_client_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_client_secret(secret: str, secret_hash: str | None) -> bool:
-    """Compare a presented secret with a stored digest in constant time.
+def generate_secret_label() -> str:
+    """Make a secret's public label: 32 random bits in hex, unrelated to the secret.
 
-    With no stored digest (unknown client) the comparison still runs, against a dummy.
+    Random rather than derived from the secret (a digest of its last characters, an HMAC with
+    ``SECRET_KEY``): a label is shown on pages and written in audit rows, and a random one says
+    nothing of its secret whatever else leaks, ``SECRET_KEY`` included. Nothing needs to compute it
+    again: it is stored, and shown beside the secret the one time the secret is shown.
     """
-    matches = hmac.compare_digest(hash_client_secret(secret), secret_hash or _DUMMY_HASH)
-    return matches and secret_hash is not None
+    return secrets.token_hex(4)
+
+
+def match_client_secret(secret: str, secret_hashes: Sequence[str]) -> int | None:
+    """The index of the stored digest the presented secret matches, or None.
+
+    Every digest is compared in constant time, all of them whatever matches; with none (an unknown
+    client) a dummy one is, so that an unknown client id and a wrong secret cost the same.
+    """
+    presented = hash_client_secret(secret)
+    if not secret_hashes:
+        hmac.compare_digest(presented, _DUMMY_HASH)
+        return None
+    matched = None
+    for index, secret_hash in enumerate(secret_hashes):
+        if hmac.compare_digest(presented, secret_hash):
+            matched = index
+    return matched

@@ -1,5 +1,7 @@
 """Applications and their keys: registering, generating keys, authenticating clients."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,11 +22,14 @@ from tokens.protocol.scopes import format_scope, parse_scope
 
 from .client_assertions import check_client_assertion
 from .lockout import record_client_failure
-from .models import DEFAULT_REALM, NO_SECRET, Application, AuthMethod, Environment, KeyPair, Realm, default_realm_pk
+from .models import DEFAULT_REALM, MAX_LIFETIME_SECONDS, Application, AuthMethod, Environment, KeyPair, Realm, default_realm_pk
 from .registry import Client, find_client, forget_clients
 from .scope_grants import register_scopes, split_scope_request
-from .secrets import check_client_secret, generate_client_id, generate_client_secret, hash_client_secret
+from .secret_store import TooManySecrets, add_secret, end_previous_secrets, record_secret_use  # noqa: F401 (regenerate_secret raises it)
+from .secrets import generate_client_id, match_client_secret
 
+# Seconds since the epoch, for secrets' expiry at authentication; replaced in tests.
+clock: Callable[[], float] = time.time
 
 # What an operator may set on a realm besides its name (CONTRACT.md "Realms"); empty follows the server.
 REALM_SETTINGS = (
@@ -105,11 +110,17 @@ def _realm_details(realm: Realm, fields) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class IssuedKeys:
-    """A consumer key with its secret in clear: handed to the developer once, never stored."""
+    """A consumer key with its secret in clear: handed to the developer once, never stored.
+
+    ``secret_label`` names the secret on pages and in the audit trail; after a regeneration,
+    ``previous_secret_expires_at`` is when the last previous secret stops (None: they stopped at once).
+    """
 
     client_id: str
     client_secret: str
     environment: str
+    secret_label: str = ""
+    previous_secret_expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"IssuedKeys(client_id={self.client_id!r}, environment={self.environment!r})"
@@ -132,6 +143,7 @@ def create_application(
     realm: Realm | None = None,
     audiences: str = "",
     default_audience: str = "",
+    token_rate_limit: str = "",
 ) -> Application:
     """Register an application with its scopes in a realm (the default one unless given); raise ValidationError for bad fields.
 
@@ -164,6 +176,7 @@ def create_application(
         client_credentials_enabled=client_credentials_enabled,
         audiences=audiences,
         default_audience=default_audience,
+        token_rate_limit=token_rate_limit,
     )
     application.full_clean()
     application.save()
@@ -244,32 +257,32 @@ def owned_applications(*, owner: AbstractBaseUser) -> QuerySet[Application]:
 
 @transaction.atomic
 def generate_keys(
-    *, application: Application, environment: str = Environment.PRODUCTION,
+    *, application: Application, environment: str = Environment.PRODUCTION, secret_lifetime: int | None = None,
     auth_method: str = AuthMethod.CLIENT_SECRET_BASIC, jwks: dict[str, Any] | None = None, jwks_uri: str = "",
 ) -> IssuedKeys:
-    """Create the consumer key and secret of one environment; the secret is returned once.
+    """Create the consumer key and first secret of one environment; the secret is returned once.
 
-    A ``private_key_jwt`` key pair (RFC 7523) gets no secret (``client_secret`` is "") but the
-    client's public keys: a JWK Set (``jwks``) or its ``jwks_uri``. Raises ValidationError.
+    ``secret_lifetime``: seconds the secret works (1 to ``MAX_LIFETIME_SECONDS``), None until
+    regenerated; else ValueError. A ``private_key_jwt`` key pair (RFC 7523) gets no secret
+    (``client_secret`` is "") but the client's public keys: a JWK Set (``jwks``) or its
+    ``jwks_uri``; else ValidationError.
     """
-    no_secret = auth_method == AuthMethod.PRIVATE_KEY_JWT
-    secret = "" if no_secret else generate_client_secret()
-    key_pair = KeyPair(
-        application=application,
-        environment=environment,
-        client_id=generate_client_id(),
-        secret_hash=NO_SECRET if no_secret else hash_client_secret(secret),
-        auth_method=auth_method,
-        jwks=jwks,
-        jwks_uri=jwks_uri,
-    )
-    key_pair.clean_fields(exclude=["application", "secret_hash"])
+    _check_seconds("secret_lifetime", secret_lifetime, minimum=1)
+    now = timezone.now()
+    key_pair = KeyPair(application=application, environment=environment, client_id=generate_client_id(),
+                       auth_method=auth_method, jwks=jwks, jwks_uri=jwks_uri)
+    key_pair.clean_fields(exclude=["application"])
     key_pair.clean()
     key_pair.save()
-    record_event(
-        AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id, environment=environment
-    )
-    return IssuedKeys(key_pair.client_id, secret, environment)
+    if auth_method == AuthMethod.PRIVATE_KEY_JWT:
+        record_event(AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id,
+                     environment=environment, details={"auth_method": auth_method})
+        return IssuedKeys(key_pair.client_id, "", environment)
+    secret, row = add_secret(key_pair, now=now, lifetime=secret_lifetime)
+    details = {"secret": row.label, **({"secret_expires_at": row.expires_at.isoformat()} if row.expires_at else {})}
+    record_event(AuditAction.SECRET_GENERATED, application=application, client_id=key_pair.client_id,
+                 environment=environment, details=details)
+    return IssuedKeys(key_pair.client_id, secret, environment, row.label)
 
 
 class SecretAlreadyRegenerated(Exception):
@@ -282,34 +295,48 @@ def secret_version(key_pair: KeyPair) -> str:
 
 
 @transaction.atomic
-def regenerate_secret(*, key_pair: KeyPair, version: str | None = None) -> IssuedKeys:
-    """Replace a key pair's secret; the old one stops working at once.
+def regenerate_secret(*, key_pair: KeyPair, grace: int | None = None, version: str | None = None) -> IssuedKeys:
+    """Give a key pair a new secret; the previous ones stop after grace seconds (None or 0: at once).
 
-    With ``version`` (``secret_version`` when the confirmation was shown) it happens only if the
-    secret is still that one, in one conditional UPDATE, else ``SecretAlreadyRegenerated``: a
-    reloaded page re-sends its form, and must not kill the secret the user just copied.
+    CONTRACT.md "Client credentials over their life": during the grace every previous live secret
+    and the new one authenticate, so the services using the key pair can move to the new one
+    without downtime; a previous secret that would expire sooner keeps its expiry. Raises
+    ``TooManySecrets`` past ``OAUTH_MAX_LIVE_SECRETS`` live secrets, ValueError for a negative
+    or too long grace. With ``version`` (``secret_version`` when the confirmation was shown) it
+    happens only if no secret was made since, else ``SecretAlreadyRegenerated``: a reloaded page
+    re-sends its form, and must not end the secret the user just copied.
     """
     if key_pair.auth_method == AuthMethod.PRIVATE_KEY_JWT:
         raise ValidationError("This key pair authenticates with private_key_jwt: it has no secret.")
-    secret = generate_client_secret()
-    secret_hash, now = hash_client_secret(secret), timezone.now()
+    _check_seconds("grace", grace, minimum=0)
+    now = timezone.now()
     unchanged = KeyPair.objects.filter(pk=key_pair.pk)
     if version is not None:
         try:
             unchanged = unchanged.filter(secret_updated_at=datetime.fromisoformat(version))
         except ValueError:
             raise SecretAlreadyRegenerated() from None
-    if not unchanged.update(secret_hash=secret_hash, secret_updated_at=now):
+    # The UPDATE also locks the key pair's row: two regenerations count its live secrets one after the other.
+    if not unchanged.update(secret_updated_at=now):
         raise SecretAlreadyRegenerated()
+    previous, previous_expire = end_previous_secrets(key_pair, now=now, grace=grace)
+    secret, row = add_secret(key_pair, now=now)
     forget_clients()  # update() sends no post_save
-    key_pair.secret_hash, key_pair.secret_updated_at = secret_hash, now
+    key_pair.secret_updated_at = now
     record_event(
         AuditAction.SECRET_REGENERATED,
         application=key_pair.application,
         client_id=key_pair.client_id,
         environment=key_pair.environment,
+        details={"secret": row.label, "previous_secrets": previous,
+                 "previous_secret_expires_at": previous_expire.isoformat() if previous_expire else None},
     )
-    return IssuedKeys(key_pair.client_id, secret, key_pair.environment)
+    return IssuedKeys(key_pair.client_id, secret, key_pair.environment, row.label, previous_expire)
+
+
+def _check_seconds(name: str, value: int | None, *, minimum: int) -> None:
+    if value is not None and not minimum <= value <= MAX_LIFETIME_SECONDS:
+        raise ValueError(f"{name} must be between {minimum} and {MAX_LIFETIME_SECONDS} seconds.")
 
 
 @transaction.atomic
@@ -373,10 +400,11 @@ def authenticate_client(
 ) -> Client:
     """The client of the realm named realm whose credentials these are (RFC 6749 §2.3.1); no query once this process knows it.
 
-    An unknown client, a client of another realm, a wrong secret and a disabled application look
-    the same to the caller: ``InvalidClient``, or ``TooManyRequests`` (429) once the client id or
-    address has failed too often in this realm. Right credentials are never refused by a lockout,
-    and cost no lockout lookup.
+    Any of the client's live secrets authenticates it (``clients.secret_store``); its use is noted
+    in memory. An unknown client, a client of another realm, a wrong or expired secret and a
+    disabled application look the same to the caller: ``InvalidClient``, or ``TooManyRequests``
+    (429) once the client id or address has failed too often in this realm. Right credentials are
+    never refused by a lockout, and cost no lockout lookup.
 
     A client assertion (``private_key_jwt``, RFC 7523) is checked by ``check_client_assertion``
     for the ``endpoint`` named (its URL is an accepted ``aud``); a client registered with it has no
@@ -386,20 +414,25 @@ def authenticate_client(
     # Ids we issue are short and plain; anything else (NUL bytes upset PostgreSQL) matches none.
     plausible = len(client_id) <= 64 and "\x00" not in client_id
     found = find_client(client_id) if plausible else None
-    # Another realm's client is unknown here (CONTRACT.md "Realms"); its secret is still checked, so
+    # Another realm's client is unknown here (CONTRACT.md "Realms"); its secrets are still checked, so
     # both cost the same.
     client = found if found is not None and found.realm == realm else None
+    moment = now.timestamp() if now is not None else clock()  # seconds since the epoch
+    secret = None  # the stored secret the presented one matched
     if credentials.method == PRIVATE_KEY_JWT:
         problem = check_client_assertion(
-            client, assertion=credentials.client_assertion, realm=realm, endpoint=endpoint,
-            now=int((now or timezone.now()).timestamp()),
+            client, assertion=credentials.client_assertion, realm=realm, endpoint=endpoint, now=int(moment),
         ) if client is not None and client.is_active else None
     else:
-        secret_matches = check_client_secret(credentials.client_secret, found.secret_hash if found else None)
-        problem = None if secret_matches else "wrong_secret"
+        known = found.secrets if found else ()
+        matched = match_client_secret(credentials.client_secret, [stored.secret_hash for stored in known])
+        secret = known[matched] if matched is not None else None
+        problem = "wrong_secret" if secret is None else None if secret.is_live(moment) else "secret_expired"
         if client is not None and client.auth_method == AuthMethod.PRIVATE_KEY_JWT:
             problem = "auth_method_not_registered"
     if client is not None and problem is None and client.is_active:
+        if secret is not None:
+            record_secret_use(secret, now=moment)
         return client
     if client is None:
         reason = "unknown_client" if found is None else "other_realm"
@@ -409,7 +442,8 @@ def authenticate_client(
     # An id that matched nothing may be a secret sent in the wrong field: only its digest is kept.
     recorded_id = client_id if found else digest_unknown_identifier(client_id)
     in_realm = {} if realm == DEFAULT_REALM else {"realm": realm}
-    details = {"reason": reason, **in_realm}
+    named = {"secret": secret.label} if reason == "secret_expired" else {}
+    details = {"reason": reason, **named, **in_realm}
     try:
         record_client_failure(client_id=client_id, address=current_address(), realm=realm)
     except TooManyRequests:

@@ -200,6 +200,8 @@ OAUTH_LOCKOUT_WINDOW = env.int("OAUTH_LOCKOUT_WINDOW", default=300)
 OAUTH_SIGN_IN_ADDRESS_THRESHOLD = env.int("OAUTH_SIGN_IN_ADDRESS_THRESHOLD", default=5 * OAUTH_LOCKOUT_THRESHOLD)
 # Tokens one client id may obtain per period, e.g. "100/minute"; empty (the default) means no limit.
 OAUTH_TOKEN_RATE_LIMIT = env.str("OAUTH_TOKEN_RATE_LIMIT", default="")
+# Live secrets one key pair may hold at once, while regenerations' grace periods run.
+OAUTH_MAX_LIVE_SECRETS = env.int("OAUTH_MAX_LIVE_SECRETS", default=5)
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; by default none: REMOTE_ADDR.
 OAUTH_TRUSTED_PROXIES = env.list("OAUTH_TRUSTED_PROXIES", default=[])
 # true: an audit row per issued token. By default issuance is logged (a JSON line on stdout) and

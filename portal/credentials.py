@@ -3,6 +3,7 @@
 import base64
 import shlex
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote_plus
 
 from clients.services import IssuedKeys
@@ -17,6 +18,8 @@ class ShownCredentials:
     environment: str
     authorization: str
     curl: str
+    secret_label: str = ""
+    previous_secret_expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"ShownCredentials(client_id={self.client_id!r}, environment={self.environment!r})"
@@ -38,4 +41,5 @@ def show_credentials(issued: IssuedKeys, *, token_endpoint: str) -> ShownCredent
             "-d grant_type=client_credentials",
         ]
     )
-    return ShownCredentials(issued.client_id, issued.client_secret, issued.environment, authorization, curl)
+    return ShownCredentials(issued.client_id, issued.client_secret, issued.environment, authorization, curl,
+                            issued.secret_label, issued.previous_secret_expires_at)

@@ -19,9 +19,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from audit.services import recent_events
 from clients.models import Application, Environment, KeyPair
 from clients.realms import realm_urls
+from clients.secret_store import GRACE_CHOICES, read_grace_choice
 from clients.services import (
     IssuedKeys,
     SecretAlreadyRegenerated,
+    TooManySecrets,
     create_application,
     generate_keys,
     owned_applications,
@@ -35,6 +37,7 @@ from oauthserver.signin import ThrottledLoginView
 from tokens.usage import with_usage
 
 from .credentials import show_credentials
+from .secret_list import describe_secrets, rate_limit_in_effect
 from .forms import ApplicationForm, RealmChoiceForm, SignUpForm
 
 
@@ -144,21 +147,25 @@ def keys_generate(request: HttpRequest, pk: int, environment: str) -> HttpRespon
 @require_POST
 @login_required
 def keys_regenerate(request: HttpRequest, pk: int, environment: str) -> HttpResponse:
+    grace = read_grace_choice(request.POST.get("grace", "0"))  # none chosen: at once
     found = _confirmed_key_pair(
         request, pk, environment, "Regenerate secret",
-        "A new secret replaces the current one, which stops working, on every server within seconds. "
-        "Every service using it will fail to get tokens until you give it the new one.",
-        versioned=True,
+        "A new secret is made. Choose when the current secrets stop working, on every server: at once, or after "
+        "a grace period during which both work, so that your services can move to the new one without downtime.",
+        versioned=True, grace=grace,
     )
     if isinstance(found, HttpResponse):
         return found
     application, key_pair = found
     try:
-        issued = regenerate_secret(key_pair=key_pair, version=request.POST.get("version", ""))
+        issued = regenerate_secret(key_pair=key_pair, grace=grace, version=request.POST.get("version", ""))
     except SecretAlreadyRegenerated:
         messages.info(request, "This secret was already regenerated: the form was sent again (a page reload "
                       "re-sends it) or the secret changed since the page was shown. Nothing was changed; the "
                       "new secret was shown once. Regenerate again if you did not copy it.")
+        return redirect(_tab_url(application, key_pair.environment))
+    except TooManySecrets as error:
+        messages.error(request, str(error))
         return redirect(_tab_url(application, key_pair.environment))
     return _application_page(request, application, key_pair.environment, issued=issued)
 
@@ -224,33 +231,38 @@ def _confirmed(request: HttpRequest) -> bool:
     return request.POST.get("confirmed") == "yes"
 
 
-def _confirm(request, application, environment, action: str, consequence: str, *, version: str = "") -> HttpResponse:
+def _confirm(request, application, environment, action: str, consequence: str, *, version: str = "",
+             grace: int | None = None) -> HttpResponse:
+    """The confirmation page; a versioned one (regenerating) offers the grace choices, grace chosen."""
+    choices = [(seconds, label, seconds == (grace or 0)) for seconds, label in GRACE_CHOICES] if version else []
     context = {"application": application, "action": action, "consequence": consequence,
-               "cancel_url": _tab_url(application, environment), "version": version}
+               "cancel_url": _tab_url(application, environment), "version": version, "grace_choices": choices}
     return render(request, "portal/confirm.html", context)
 
 
 def _confirmed_key_pair(
-    request: HttpRequest, pk: int, environment: str, action: str, consequence: str, *, versioned: bool = False
+    request: HttpRequest, pk: int, environment: str, action: str, consequence: str, *, versioned: bool = False,
+    grace: int | None = 0,
 ) -> tuple[Application, KeyPair] | HttpResponse:
     """The key pair a destructive action is for, once confirmed; else the page to show instead.
 
     A versioned confirmation also carries the secret's version (``secret_version``), so that the
-    same confirmation sent twice acts once.
+    same confirmation sent twice acts once, and a grace choice (None: one not offered, asked again).
     """
     application, environment = _owned(request, pk), _environment(environment)
     if (key_pair := _key_pair(application, environment)) is None:
         messages.info(request, f"There are no keys to {action.split()[0].lower()}.")
         return redirect(_tab_url(application, environment))
-    if not _confirmed(request) or (versioned and not request.POST.get("version")):
+    if not _confirmed(request) or (versioned and (not request.POST.get("version") or grace is None)):
         version = secret_version(key_pair) if versioned else ""
-        return _confirm(request, application, environment, action, consequence, version=version)
+        return _confirm(request, application, environment, action, consequence, version=version, grace=grace)
     return application, key_pair
 
 
 def _application_page(request, application, environment, *, issued: IssuedKeys | None = None) -> HttpResponse:
     urls = realm_urls(application.realm.name)  # its clients get tokens and keys from its realm only
     pairs = {pair.environment: pair for pair in application.key_pairs.all()}
+    secrets = describe_secrets(application)
     context = {
         "application": application,
         "environment": environment,
@@ -260,5 +272,9 @@ def _application_page(request, application, environment, *, issued: IssuedKeys |
         "shown": show_credentials(issued, token_endpoint=urls["token_endpoint"]) if issued else None,
         "realm_urls": urls,
         "audit_events": recent_events(application),
+        "secrets": secrets.get(environment, []),
+        "expiring_secrets": [row for rows in secrets.values() for row in rows if row.expires_soon],
+        "grace_choices": GRACE_CHOICES,
+        "rate_limit": rate_limit_in_effect(application),
     }
     return render(request, "portal/application_detail.html", context)

@@ -65,7 +65,7 @@ def issue_token(
         credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
     )
     grant = grant_client_credentials(request, client.registered(), policy)
-    throttle_token_issuance(client_id=client.client_id, realm=realm.name)
+    throttle_token_issuance(client_id=client.client_id, realm=realm.name, rate_limit=client.token_rate_limit)
     aud = token_audience(realm=realm, client=client, requested=request.resources)  # RFC 8707
     issued_at = _issue_time(client, now)
     claims = records.issued_claims(

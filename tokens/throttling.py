@@ -1,7 +1,8 @@
 """Rate limits on token issuance, counted in the shared cache (Redis when ``REDIS_URL`` is set).
 
-Token issuance may be rate-limited per client id within its realm (``OAUTH_TOKEN_RATE_LIMIT``): per client, not
-per address, as many services share one NAT address. Without ``REDIS_URL`` each worker process
+Token issuance may be rate-limited per client id within its realm: by its application's own limit
+(``Application.token_rate_limit``), else by ``OAUTH_TOKEN_RATE_LIMIT``; per client, not per
+address, as many services share one NAT address. Without ``REDIS_URL`` each worker process
 counts on its own (docs/security.md). Failure lockouts are ``clients.lockout``'s.
 """
 
@@ -18,9 +19,13 @@ from .protocol.throttling import RateLimit
 clock: Callable[[], float] = time.time  # replaced in tests
 
 
-def throttle_token_issuance(*, client_id: str, realm: str) -> None:
-    """Count a token request of an authenticated client of a realm; past ``OAUTH_TOKEN_RATE_LIMIT``, 429 (RFC 6585 §4)."""
-    rate = RateLimit.parse(settings.OAUTH_TOKEN_RATE_LIMIT)
+def throttle_token_issuance(*, client_id: str, realm: str, rate_limit: RateLimit | None = None) -> None:
+    """Count a token request of an authenticated client of a realm; past its limit, 429 (RFC 6585 §4).
+
+    ``rate_limit`` is its application's own; None falls back to ``OAUTH_TOKEN_RATE_LIMIT``. The
+    count is per realm, client id and window, whatever the limit: changing it takes effect at once.
+    """
+    rate = rate_limit or RateLimit.parse(settings.OAUTH_TOKEN_RATE_LIMIT)
     if rate is not None:
         _count_token_request(f"{realm}:{client_id}", rate)
 

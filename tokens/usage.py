@@ -3,6 +3,7 @@
 Each process adds one to a counter in memory per token, and a background thread adds what it
 counted to ``IssuanceCount`` in one statement (an upsert) every ``OAUTH_USAGE_FLUSH_SECONDS``, and
 once more when the process exits. With the setting at 0 every token is added at once (tests).
+The same flushes store the last use of each client secret (``clients.secret_store``).
 What a flush could not write (the database down) is kept and tried again at the next one; what a
 process counted since its last flush is lost only if it is killed outright. The portal's "tokens
 issued", "last use" and usage charts read these rows.
@@ -22,6 +23,7 @@ from django.db.models.functions import Coalesce
 
 from clients.models import Application
 from clients.registry import Client
+from clients.secret_store import discard_secret_uses, flush_secret_uses
 
 from .models import IssuanceCount
 
@@ -48,24 +50,30 @@ class _Counts:
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, Counter()
-        if not pending:
-            return
+        failure = None
         try:
-            _upsert(pending)
+            if pending:
+                _upsert(pending)
         except DatabaseError as exc:
             with self._lock:
                 self._pending.update(pending)  # tried again at the next flush
+            failure = exc
+        try:
+            flush_secret_uses()  # keeps what it could not store for the next flush
+        except DatabaseError as exc:
+            failure = exc
+        if failure is not None:
             if not self._failing:
-                logger.warning("could not store issuance counts (%s); kept for the next try", type(exc).__name__)
+                logger.warning("could not store issuance counts (%s); kept for the next try", type(failure).__name__)
             self._failing = True
-        else:
-            if self._failing:
-                logger.warning("issuance counts stored again")
+        elif self._failing:
+            logger.warning("issuance counts stored again")
             self._failing = False
 
     def discard(self) -> None:
         with self._lock:
             self._pending.clear()
+        discard_secret_uses()
 
     def _start(self) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
-from clients.models import Application, KeyPair, Scope, default_realm_pk
+from clients.models import Application, ClientSecret, KeyPair, Scope, default_realm_pk
 from clients.services import create_realm, generate_keys
 from tests.endpoints.test_no_leaks import admin_pages, fragments
 from tokens.encryption import decrypt_private_key
@@ -65,7 +65,7 @@ def test_the_application_list_searches_and_filters(admin_client, issued, billing
 def test_the_application_page_shows_consumer_keys_and_never_the_secret_hash(admin_client, issued, billing):
     html = admin_client.get(f"{APPLICATIONS}{billing.pk}/change/").content.decode()
     for pair in KeyPair.objects.filter(application=billing):
-        assert pair.client_id in html and pair.secret_hash not in html
+        assert pair.client_id in html and pair.secrets.get().secret_hash not in html
     assert "secret_hash" not in html and "Secret hash" not in html
 
 
@@ -81,7 +81,8 @@ def test_an_admin_edit_is_saved_and_audited(admin_client, billing):
     billing.refresh_from_db()
     assert (billing.name, billing.scopes) == ("billing-v2", "read")
     assert set(AuditEvent.objects.get(action=AuditAction.APPLICATION_CHANGED).details["fields"]) >= {"name", "scopes"}
-    assert KeyPair.objects.get(pk=pair.pk).secret_hash == pair.secret_hash
+    assert list(KeyPair.objects.get(pk=pair.pk).secrets.values_list("secret_hash")) == list(
+        pair.secrets.values_list("secret_hash"))
 
 
 def test_an_application_added_in_the_admin_is_audited(admin_client, admin_user):
@@ -216,7 +217,7 @@ def test_staff_without_permissions_get_no_actions(client, django_user_model, iss
 def test_no_admin_page_shows_a_secret_hash_token_or_private_key(admin_client, issued):
     rotate_signing_key()
     secrets = {keys.client_secret for keys in issued["keys"]} | set(issued["tokens"])
-    secrets |= set(KeyPair.objects.values_list("secret_hash", flat=True))
+    secrets |= set(ClientSecret.objects.values_list("secret_hash", flat=True))
     secrets |= set(AccessToken.objects.exclude(token_hash=None).values_list("token_hash", flat=True))
     for stored in SigningKey.objects.values_list("private_key", flat=True):
         secrets |= {stored, decrypt_private_key(stored)}

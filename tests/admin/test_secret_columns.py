@@ -11,8 +11,8 @@ from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 from django.urls import reverse
 
-from clients.admin import KeyPairInline
-from clients.models import KeyPair
+from clients.admin_keys import ClientSecretInline
+from clients.models import ClientSecret, KeyPair
 from clients.services import generate_keys
 from oauthserver.admin_site import SECRET_COLUMNS, GuardedAdminSite
 from tokens.keystore import rotate_signing_key
@@ -82,32 +82,33 @@ def test_every_admin_defers_secret_columns(model, model_admin, admin_user):
     assert is_defer and secret <= set(deferred)
 
 
-def test_the_key_pair_inline_loads_no_secret_hash(admin_client, make_application):
+def test_the_secrets_inline_loads_no_secret_hash(admin_client, make_application):
     application = make_application("billing")
     generate_keys(application=application)
-    page = admin_client.get(reverse("admin:clients_application_change", args=[application.pk]))
-    formset = next(formset for formset in page.context["inline_admin_formsets"] if formset.opts.model is KeyPair)
-    assert [pair.get_deferred_fields() for pair in formset.formset.queryset] == [{"secret_hash"}]
-    assert issubclass(type(formset.opts), KeyPairInline)
+    pair = KeyPair.objects.get()
+    page = admin_client.get(reverse("admin:clients_keypair_change", args=[pair.pk]))
+    formset = next(formset for formset in page.context["inline_admin_formsets"] if formset.opts.model is ClientSecret)
+    assert [secret.get_deferred_fields() for secret in formset.formset.queryset] == [{"secret_hash"}]
+    assert issubclass(type(formset.opts), ClientSecretInline)
 
 
 def test_an_admin_that_names_a_secret_column_gets_no_search_ordering_or_sortable_column(admin_user, db):
-    class CarelessKeyPairAdmin(admin.ModelAdmin):
-        list_display = ("client_id", "hashed")
-        search_fields = ("=secret_hash", "client_id", "application__key_pairs__secret_hash")
-        ordering = ("-secret_hash", "client_id")
+    class CarelessSecretAdmin(admin.ModelAdmin):
+        list_display = ("label", "hashed")
+        search_fields = ("=secret_hash", "label", "key_pair__application__key_pairs__secrets__secret_hash")
+        ordering = ("-secret_hash", "label")
 
         @admin.display(ordering="secret_hash")
         def hashed(self, pair):
             return "-"
 
     site = GuardedAdminSite(name="careless")
-    site.register(KeyPair, CarelessKeyPairAdmin)
-    model_admin = site._registry[KeyPair]
+    site.register(ClientSecret, CarelessSecretAdmin)
+    model_admin = site._registry[ClientSecret]
     request = RequestFactory().get("/", {"o": "2.1"})
     request.user = admin_user
-    assert model_admin.get_search_fields(request) == ["client_id"]
-    assert model_admin.get_ordering(request) == ["client_id"]
+    assert model_admin.get_search_fields(request) == ["label"]
+    assert model_admin.get_ordering(request) == ["label"]
     changelist = model_admin.get_changelist_instance(request)
     assert changelist.get_ordering_field("hashed") is None
     assert "secret_hash" not in str(changelist.get_queryset(request).query.order_by)

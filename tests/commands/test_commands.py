@@ -39,7 +39,7 @@ def test_createclient_prints_one_json_line_with_working_keys(registry, request_t
     assert application.token_format == "opaque" and application.token_lifetime == 600
     assert application.is_resource_server
     key_pair = KeyPair.objects.get(client_id=data["client_id"])
-    assert key_pair.secret_hash == hash_client_secret(data["client_secret"])
+    assert key_pair.secrets.get().secret_hash == hash_client_secret(data["client_secret"])
     assert dict(Scope.objects.values_list("name", "visibility")) == {"read": "restricted", "write": "public"}
     response = request_token(IssuedKeys(data["client_id"], data["client_secret"], "production"))
     assert response.json()["expires_in"] == 600

@@ -39,7 +39,7 @@ def test_createclient_in_a_realm_registers_there_and_prints_its_token_endpoint(a
     application = Application.objects.get(name="partner")
     assert application.realm == alpha and application.scopes == "orders:write read"
     key_pair = KeyPair.objects.get(client_id=data["client_id"])
-    assert key_pair.application == application and key_pair.secret_hash == hash_client_secret(data["client_secret"])
+    assert key_pair.application == application and key_pair.secrets.get().secret_hash == hash_client_secret(data["client_secret"])
     # Made in alpha's registry, restricted; the default realm's "read" is another scope and keeps its visibility.
     assert scopes_of("alpha") == {"read": "restricted", "orders:write": "restricted"}
     assert scopes_of(DEFAULT_REALM) == {"read": "public"}

@@ -109,7 +109,7 @@ def test_never_prints_a_secret_or_its_hash(clients, args):
     for keys in clients.values():
         secret = keys.client_secret
         assert secret not in output
-        assert KeyPair.objects.get(client_id=keys.client_id).secret_hash not in output
+        assert KeyPair.objects.get(client_id=keys.client_id).secrets.get().secret_hash not in output
 
 
 @pytest.mark.parametrize("args", [["--json"], [], ["--realm", "alpha", "--json"], ["--realm", "alpha"]])

@@ -16,7 +16,7 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
 from audit.models import AuditAction, AuditEvent
-from clients.models import KeyPair
+from clients.models import ClientSecret, KeyPair
 from clients.services import regenerate_secret
 from tests.conftest import basic_auth
 from tokens.encryption import decrypt_private_key
@@ -134,7 +134,7 @@ def test_no_secret_token_or_private_key_leaks(
     rotate_signing_key()
     key_store.invalidate()
 
-    secrets |= set(KeyPair.objects.values_list("secret_hash", flat=True))
+    secrets |= set(ClientSecret.objects.values_list("secret_hash", flat=True))
     secrets |= set(AccessToken.objects.exclude(token_hash=None).values_list("token_hash", flat=True))
     for stored in SigningKey.objects.values_list("private_key", flat=True):
         secrets |= {stored, decrypt_private_key(stored)}

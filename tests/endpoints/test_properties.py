@@ -23,7 +23,7 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
 from audit.models import AuditAction, AuditEvent
-from clients.models import Application, KeyPair
+from clients.models import Application, ClientSecret, KeyPair
 from tests.conftest import basic_auth, chunked, issued_count
 from tokens.models import AccessToken, SigningKey
 from tokens.openapi import ERROR_CODES  # the codes the schema documents
@@ -213,7 +213,8 @@ def database_state():
         "issued": issued_count(),
         "token_rows": AccessToken.objects.count(),
         "applications": list(Application.objects.values_list("id", "is_active", "scopes")),
-        "key_pairs": list(KeyPair.objects.values_list("id", "secret_hash")),
+        "key_pairs": list(KeyPair.objects.values_list("id", "secret_updated_at")),
+        "secrets": list(ClientSecret.objects.order_by("id").values_list("id", "secret_hash", "expires_at")),
         "signing_keys": SigningKey.objects.count(),
         "audit": AuditEvent.objects.count(),
     }

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clients.models import DEFAULT_REALM, AuthMethod, Realm, TokenFormat, default_realm_pk
+from clients.models import DEFAULT_REALM, MAX_LIFETIME_SECONDS, AuthMethod, Realm, TokenFormat, default_realm_pk
 from clients.realms import realm_urls
 from clients.services import create_application, generate_keys
 from tokens.protocol.errors import InvalidScope
@@ -45,6 +45,14 @@ class Command(BaseCommand):
         parser.add_argument("--jwks-file", default=None, help="private_key_jwt: a JSON file with the client's public JWK Set.")
         parser.add_argument("--jwks-uri", default="", help="private_key_jwt: the https URL of the client's JWK Set.")
         parser.add_argument(
+            "--secret-lifetime", type=int, default=None,
+            help="Seconds the secret works (default: until regenerated).",
+        )
+        parser.add_argument(
+            "--rate-limit", default="",
+            help="Token requests per client id, e.g. 100/minute (default: the server's OAUTH_TOKEN_RATE_LIMIT).",
+        )
+        parser.add_argument(
             "--create-scopes", action="store_true",
             help="Add scopes the realm's registry lacks, as restricted (without it an unknown scope is refused).",
         )
@@ -61,6 +69,9 @@ class Command(BaseCommand):
         if options["lifetime"] is not None and options["lifetime"] < 1:
             raise CommandError("--lifetime must be at least 1 second.")
         public_keys = _public_keys(options)
+        lifetime = options["secret_lifetime"]
+        if lifetime is not None and not 1 <= lifetime <= MAX_LIFETIME_SECONDS:
+            raise CommandError(f"--secret-lifetime must be between 1 and {MAX_LIFETIME_SECONDS} seconds.")
         try:
             with transaction.atomic():
                 application = create_application(
@@ -75,8 +86,10 @@ class Command(BaseCommand):
                     audiences=options["audiences"],
                     default_audience=options["default_audience"],
                     realm=realm,
+                    token_rate_limit=options["rate_limit"],
                 )
-                keys = generate_keys(application=application, auth_method=options["auth_method"], **public_keys)
+                keys = generate_keys(application=application, auth_method=options["auth_method"], secret_lifetime=lifetime,
+                                     **public_keys)
         except (ValidationError, InvalidScope) as exc:
             raise CommandError(_message(exc, realm=realm)) from None
         self.stdout.write(
