@@ -48,6 +48,7 @@ _FIELDS = (
     "application__token_format",
     "application__token_lifetime",
     "application__tokens_not_before",
+    "application__require_dpop",
 )
 
 
@@ -75,6 +76,7 @@ class Client:
     token_format: str
     token_lifetime: int | None
     tokens_not_before: int
+    require_dpop: bool = False  # RFC 9449: token requests without a DPoP proof are refused
 
     def registered(self) -> RegisteredClient:
         """What the client credentials grant (RFC 6749 §4.4) needs to know of this client."""
@@ -118,7 +120,7 @@ def _load(client_id: str) -> Client | None:
         return None
     (key_pair_id, client_id, environment, secret_hash, key_pair_not_before, application_id, realm, is_active,
      is_resource_server, scopes, default_scopes, client_credentials_enabled, token_format, token_lifetime,
-     application_not_before) = row
+     application_not_before, require_dpop) = row
     return Client(
         client_id=client_id,
         key_pair_id=key_pair_id,
@@ -134,6 +136,7 @@ def _load(client_id: str) -> Client | None:
         token_format=token_format,
         token_lifetime=token_lifetime,
         tokens_not_before=max(whole_seconds_after(key_pair_not_before), whole_seconds_after(application_not_before)),
+        require_dpop=require_dpop,
     )
 
 

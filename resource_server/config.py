@@ -33,6 +33,8 @@ REQUIRED = {"jwks": ("AUDIENCE",), "introspection": ("AUDIENCE", "CLIENT_ID", "C
 # Database mode verifies with the server's own settings (OAUTH_AUDIENCE, the realms' keys, ...):
 # these keys would only contradict them. It may name the issuers (realms) it trusts.
 REMOTE_ONLY = frozenset(DEFAULTS) | {"AUDIENCE"}
+# Every mode: this API's public base URL, the start of the htu its DPoP proofs must name (resource_server.dpop).
+PUBLIC_URL = "PUBLIC_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class ResourceServerConfig:
     cache_size: int = 10_000
     jwks_max_age: float = 300
     timeout: float = 5
+    public_url: str = ""  # without a trailing "/"; "" builds DPoP's htu as resource_server.dpop says
 
     @property
     def audiences(self) -> list[str]:
@@ -85,7 +88,8 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
     mode = value.get("MODE")
     if mode not in MODES:
         raise ImproperlyConfigured(f"{SETTING}['MODE'] must be one of {', '.join(MODES)}; it is {mode!r}.")
-    unknown = set(value) - REMOTE_ONLY - {"MODE", "ISSUER"}
+    unknown = set(value) - REMOTE_ONLY - {"MODE", "ISSUER", PUBLIC_URL}
+    public_url = _url(value, PUBLIC_URL).rstrip("/") if value.get(PUBLIC_URL) else ""
     if unknown:
         raise ImproperlyConfigured(f"{SETTING} has unknown keys: {', '.join(sorted(unknown))}.")
     if mode == "database":
@@ -96,10 +100,12 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
             )
         if set(value) & REMOTE_ONLY:
             raise ImproperlyConfigured(
-                f"{SETTING} in database mode takes only MODE and ISSUER: the audiences are the server's own "
+                f"{SETTING} in database mode takes only MODE, ISSUER and PUBLIC_URL: the audiences are the server's own "
                 "(OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
             )
-        return ResourceServerConfig(mode="database", issuers=_issuers(value["ISSUER"]) if "ISSUER" in value else ())
+        return ResourceServerConfig(
+            mode="database", issuers=_issuers(value["ISSUER"]) if "ISSUER" in value else (), public_url=public_url
+        )
     merged = {**DEFAULTS, **value}
     cache_seconds = _seconds(merged, "CACHE_SECONDS")
     issuers = _remote_issuers(merged, mode)
@@ -120,6 +126,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
         cache_size=_count(merged, "CACHE_SIZE"),
         jwks_max_age=_seconds(merged, "JWKS_MAX_AGE", least=1),
         timeout=_seconds(merged, "TIMEOUT", least=0.1),
+        public_url=public_url,
     )
 
 

@@ -31,6 +31,8 @@ class AccessToken(models.Model):
     # token_app_live; every index is one more page written per token.
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # RFC 9449 §6.2: the RFC 7638 thumbprint of the DPoP key an opaque token is bound to; "" for a bearer token.
+    jkt = models.CharField("DPoP key thumbprint", max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-issued_at"]
@@ -97,6 +99,21 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.algorithm}, {self.role})"
+
+
+class UsedDPoPProof(models.Model):
+    """A DPoP proof already presented (RFC 9449 §11.1), kept until its ``iat`` is too old to be accepted anyway.
+
+    The replay store's record when the shared cache is not there or fails (``tokens.dpop``):
+    ``proof_key`` is SHA-256 of the proof's key thumbprint and ``jti``, unique, so a second use
+    of a proof conflicts. cleartokens deletes the expired ones.
+    """
+
+    proof_key = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.proof_key
 
 
 class IssuanceCount(models.Model):

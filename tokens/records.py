@@ -48,15 +48,16 @@ def is_live(claims: TokenClaims, *, client: Client | None, revoked: bool, now: i
 
 
 def issued_claims(
-    *, issuer: str, client_id: str, environment: str, iat: int, exp: int, jti: str, scope: str
+    *, issuer: str, client_id: str, environment: str, iat: int, exp: int, jti: str, scope: str, jkt: str = ""
 ) -> TokenClaims:
     """The claims this server gives a client's token (RFC 9068 §2.2): as issued, and as an opaque record reads.
 
-    ``issuer`` is the client's realm's; ``iat`` and ``exp`` are seconds since the epoch.
+    ``issuer`` is the client's realm's; ``iat`` and ``exp`` are seconds since the epoch; ``jkt`` the
+    thumbprint of the DPoP key the token is bound to (RFC 9449 §6), "" for a bearer token.
     """
     return TokenClaims(
         iss=issuer, sub=client_id, client_id=client_id, aud=token_audience(environment),
-        iat=iat, exp=exp, jti=jti, scope=scope, env=environment,
+        iat=iat, exp=exp, jti=jti, scope=scope, env=environment, jkt=jkt,
     )
 
 
@@ -74,11 +75,12 @@ class OpaqueRecord:
     iat: int
     exp: int
     revoked: bool
+    jkt: str = ""  # the DPoP key it is bound to (RFC 9449 §6.2), "" for a bearer token
 
     def claims(self, *, issuer: str) -> TokenClaims:
         """The token's claims, issued by the realm whose issuer is issuer."""
         return issued_claims(issuer=issuer, client_id=self.client_id, environment=self.environment, iat=self.iat,
-                             exp=self.exp, jti=self.jti, scope=self.scope)
+                             exp=self.exp, jti=self.jti, scope=self.scope, jkt=self.jkt)
 
 
 def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> None:
@@ -94,6 +96,7 @@ def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> No
         "token_hash": token_hash,
         "issued_at": datetime.fromtimestamp(claims.iat, UTC),
         "expires_at": datetime.fromtimestamp(claims.exp, UTC),
+        "jkt": claims.jkt,
     }
     connection = connections[router.db_for_write(AccessToken)]
     fields = [AccessToken._meta.get_field(name) for name in _INSERTED]
@@ -110,9 +113,9 @@ def find_opaque(token_hash: str) -> OpaqueRecord | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    client_id, scope, jti, environment, issued_at, expires_at, revoked_at = row
+    client_id, scope, jti, environment, issued_at, expires_at, revoked_at, jkt = row
     return OpaqueRecord(client_id=client_id, environment=environment, scope=scope, jti=jti, iat=_seconds(issued_at),
-                        exp=_seconds(expires_at), revoked=revoked_at is not None)
+                        exp=_seconds(expires_at), revoked=revoked_at is not None, jkt=jkt)
 
 
 def revoked_since(moment: datetime | None, *, now: datetime) -> list[tuple[tuple[str, str], int]]:
@@ -205,7 +208,7 @@ def _insert_revoked_jwt(claims: TokenClaims, *, client: Client, now: datetime) -
 
 
 _INSERTED = ("application_id", "key_pair_id", "client_id", "environment", "scope", "token_format", "jti",
-             "token_hash", "issued_at", "expires_at")
+             "token_hash", "issued_at", "expires_at", "jkt")
 _STATEMENTS: dict[str, str] = {}
 
 
@@ -229,7 +232,7 @@ def _sql(connection, name: str) -> str:
     return sql
 
 
-_READ = ("client_id", "scope", "jti", "environment", "issued_at", "expires_at", "revoked_at")
+_READ = ("client_id", "scope", "jti", "environment", "issued_at", "expires_at", "revoked_at", "jkt")
 
 
 def _seconds(value: datetime | str) -> int:

@@ -35,7 +35,9 @@ HISTORIC_METADATA = (
     b'"token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
     b'"introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
     b'"revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], '
-    b'"access_token_signing_alg_values_supported": ["RS256"]}'
+    b'"access_token_signing_alg_values_supported": ["RS256"], '
+    # Issue 15 added (RFC 9449 §5.1), after every historic member:
+    b'"dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"]}'
 )
 
 

@@ -80,7 +80,7 @@ def test_database_mode_takes_only_mode():
 def test_database_mode_refuses_the_remote_keys(key):
     message = refused({"MODE": "database", key: JWKS.get(key, DEFAULTS.get(key))})
     assert message == (
-        "OAUTH_RESOURCE_SERVER in database mode takes only MODE and ISSUER: the audiences are the server's own "
+        "OAUTH_RESOURCE_SERVER in database mode takes only MODE, ISSUER and PUBLIC_URL: the audiences are the server's own "
         "(OAUTH_AUDIENCE, OAUTH_SANDBOX_AUDIENCE)."
     )
 
