@@ -12,6 +12,7 @@ import pytest
 from requests_oauth2client import DPoPKey
 
 from clients.models import Application
+from tests.resource.stub_issuer import StubIssuer
 
 ISSUER = "http://127.0.0.1:8000"  # OAUTH_ISSUER in the tests
 TOKEN_ENDPOINT = ISSUER + "/oauth/token"
@@ -72,3 +73,11 @@ def dpop_token(make_keys, request_token):
 
 def require_dpop(keys) -> None:
     Application.objects.filter(key_pairs__client_id=keys.client_id).update(require_dpop=True)
+
+
+@pytest.fixture
+def stub_issuer():
+    """An authorization server on 127.0.0.1 that the test controls (tests/resource/stub_issuer.py)."""
+    issuer = StubIssuer()
+    yield issuer
+    issuer.close()
