@@ -129,6 +129,7 @@ def create_application(
     self_service: bool = False,
     create_missing_scopes: bool = False,
     realm: Realm | None = None,
+    require_dpop: bool = False,
 ) -> Application:
     """Register an application with its scopes in a realm (the default one unless given); raise ValidationError for bad fields.
 
@@ -158,6 +159,7 @@ def create_application(
         token_lifetime=token_lifetime,
         is_resource_server=is_resource_server,
         client_credentials_enabled=client_credentials_enabled,
+        require_dpop=require_dpop,
     )
     application.full_clean()
     application.save()
@@ -176,6 +178,7 @@ EDITABLE_FIELDS = (
     "client_credentials_enabled",
     "token_format",
     "token_lifetime",
+    "require_dpop",
 )
 
 

@@ -58,6 +58,11 @@ class ApplicationForm(forms.Form):
         help_text="The grant your services use to exchange the consumer key and secret for a token.",
     )
     token_format = forms.ChoiceField(choices=TokenFormat.choices, required=False)
+    require_dpop = forms.BooleanField(
+        label="Require DPoP", required=False, initial=False,
+        help_text="Every token request must carry a DPoP proof (RFC 9449): tokens are bound to your client's key "
+        "and useless to anyone who copies them.",
+    )
     token_lifetime = forms.IntegerField(
         label="Token lifetime", required=False, min_value=1,
         help_text="Seconds. Empty for the server default.",
@@ -137,6 +142,7 @@ class ApplicationForm(forms.Form):
             "client_credentials_enabled": data["client_credentials_enabled"],
             "token_format": data["token_format"],
             "token_lifetime": data["token_lifetime"],
+            "require_dpop": data["require_dpop"],
         }
 
 
@@ -154,6 +160,7 @@ def initial_values(application: Application) -> dict:
         "client_credentials_enabled": application.client_credentials_enabled,
         "token_format": application.token_format,
         "token_lifetime": application.token_lifetime,
+        "require_dpop": application.require_dpop,
     }
 
 

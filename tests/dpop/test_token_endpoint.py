@@ -168,3 +168,39 @@ def test_a_malformed_proof_never_gets_a_token_nor_a_500(make_keys, dpop_token, v
     assert response.status_code == 400, response.content
     assert response.json()["error"] in ("invalid_dpop_proof", "invalid_request")
     assert "access_token" not in response.json()
+
+
+def test_createclient_require_dpop_registers_an_application_that_needs_a_proof(dpop_token, db):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    from clients.models import Application
+
+    out = io.StringIO()
+    call_command("createclient", "sensor-fleet", "--require-dpop", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert Application.objects.get(name="sensor-fleet").require_dpop is True
+
+    class Keys:
+        client_id, client_secret = printed["client_id"], printed["client_secret"]
+
+    assert dpop_token(Keys, None).json()["error"] == "invalid_request"
+
+
+def test_the_portal_toggles_require_dpop(client, django_user_model, make_application):
+    from clients.models import Application
+
+    owner = django_user_model.objects.create_user("dev", password="pw-1234-long")
+    application = make_application("mine", scopes="read", owner=owner)
+    client.force_login(owner)
+    page = client.get(f"/portal/applications/{application.pk}/edit/")
+    assert b'name="require_dpop"' in page.content
+    response = client.post(f"/portal/applications/{application.pk}/edit/", {
+        "name": "mine", "description": "", "scopes": ["read"], "default_scopes": ["read"],
+        "client_credentials_enabled": "on", "token_format": "", "token_lifetime": "", "require_dpop": "on",
+    })
+    assert response.status_code == 302, response.content
+    assert Application.objects.get(pk=application.pk).require_dpop is True
+    assert b"Required: tokens are bound" in client.get(f"/portal/applications/{application.pk}/").content
