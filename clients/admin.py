@@ -71,7 +71,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "realm", "description", "owner", "is_active")}),
         ("Tokens", {"fields": ("scopes", "pending_scopes", "default_scopes", "client_credentials_enabled", "token_format",
-                               "token_lifetime", "token_rate_limit", "is_resource_server")}),
+                               "token_lifetime", "token_rate_limit", "is_resource_server", "require_dpop")}),
         ("Audiences (RFC 8707)", {"fields": ("audiences", "default_audience")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )

@@ -216,6 +216,10 @@ class Application(models.Model):
     is_resource_server = models.BooleanField(
         "resource server", default=False, help_text="May call the introspection endpoint."
     )
+    require_dpop = models.BooleanField(
+        "require DPoP", default=False,
+        help_text="Refuse token requests without a DPoP proof (RFC 9449): every token is bound to the client's key.",
+    )
     # "Revoke all tokens" and disabling: a token issued (iat) before this moment is refused, JWTs
     # included, which are not stored one by one (Keycloak's "not before" of a client).
     tokens_not_before = models.DateTimeField(

@@ -56,6 +56,7 @@ _FIELDS = (
     "jwks",
     "jwks_uri",
     "application__token_rate_limit",
+    "application__require_dpop",
     # One row per secret (a LEFT JOIN): a key pair's secrets come in the same query.
     "secrets__id",
     "secrets__secret_hash",
@@ -99,6 +100,7 @@ class Client:
     jwks_uri: str = ""
     secrets: tuple[KnownSecret, ...] = ()
     token_rate_limit: RateLimit | None = None
+    require_dpop: bool = False  # RFC 9449: token requests without a DPoP proof are refused
 
     def registered(self) -> RegisteredClient:
         """What the client credentials grant (RFC 6749 §4.4) needs to know of this client."""
@@ -142,7 +144,7 @@ def _load(client_id: str) -> Client | None:
         return None
     (key_pair_id, client_id, environment, key_pair_not_before, application_id, realm, is_active,
      is_resource_server, scopes, default_scopes, client_credentials_enabled, token_format, token_lifetime,
-     application_not_before, audiences, default_audience, auth_method, jwks, jwks_uri, token_rate_limit) = rows[0][:-4]
+     application_not_before, audiences, default_audience, auth_method, jwks, jwks_uri, token_rate_limit, require_dpop) = rows[0][:-4]
     secrets = tuple(
         KnownSecret(id=pk, secret_hash=secret_hash, label=label, expires_at=expires_at.timestamp() if expires_at else None)
         for pk, secret_hash, label, expires_at in (row[-4:] for row in rows)
@@ -169,6 +171,7 @@ def _load(client_id: str) -> Client | None:
         jwks_uri=jwks_uri,
         secrets=secrets,
         token_rate_limit=_rate_limit(token_rate_limit),
+        require_dpop=require_dpop,
     )
 
 

@@ -144,6 +144,7 @@ def create_application(
     audiences: str = "",
     default_audience: str = "",
     token_rate_limit: str = "",
+    require_dpop: bool = False,
 ) -> Application:
     """Register an application with its scopes in a realm (the default one unless given); raise ValidationError for bad fields.
 
@@ -177,6 +178,7 @@ def create_application(
         audiences=audiences,
         default_audience=default_audience,
         token_rate_limit=token_rate_limit,
+        require_dpop=require_dpop,
     )
     application.full_clean()
     application.save()
@@ -197,6 +199,7 @@ EDITABLE_FIELDS = (
     "token_lifetime",
     "audiences",
     "default_audience",
+    "require_dpop",
 )
 
 

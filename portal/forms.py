@@ -67,6 +67,11 @@ class ApplicationForm(forms.Form):
         required=False, max_length=255,
         help_text="One of the allowed audiences, for a token request that names none. Empty: the realm's own audience.",
     )
+    require_dpop = forms.BooleanField(
+        label="Require DPoP", required=False, initial=False,
+        help_text="Every token request must carry a DPoP proof (RFC 9449): tokens are bound to your client's key "
+        "and useless to anyone who copies them.",
+    )
     token_lifetime = forms.IntegerField(
         label="Token lifetime", required=False, min_value=1,
         help_text="Seconds. Empty for the server default.",
@@ -148,6 +153,7 @@ class ApplicationForm(forms.Form):
             "token_lifetime": data["token_lifetime"],
             "audiences": data["audiences"],
             "default_audience": data["default_audience"],
+            "require_dpop": data["require_dpop"],
         }
 
 
@@ -167,6 +173,7 @@ def initial_values(application: Application) -> dict:
         "token_lifetime": application.token_lifetime,
         "audiences": application.audiences,
         "default_audience": application.default_audience,
+        "require_dpop": application.require_dpop,
     }
 
 

@@ -1,6 +1,7 @@
-"""DRF authentication for protected resources: ``Authorization: Bearer <token>`` (RFC 6750 §2.1)."""
+"""DRF authentication for protected resources: ``Authorization: Bearer <token>`` (RFC 6750 §2.1), or DPoP (RFC 9449 §7)."""
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
@@ -10,11 +11,13 @@ from rest_framework.request import Request
 
 from tokens.exceptions import BearerException
 from tokens.protocol.audiences import is_for_any
+from tokens.protocol.dpop import DPoPInvalidProof, DPoPInvalidToken
 from tokens.protocol.errors import InvalidScope, InvalidToken, MissingToken, TemporarilyUnavailable
 from tokens.protocol.formats import TokenClaims
 from tokens.protocol.scopes import parse_scope
 
 from .config import ResourceServerConfig
+from .dpop import check_request_proof
 from .modes import current_verifier
 
 SANDBOX = "sandbox"  # the ``env`` claim of a sandbox token
@@ -48,43 +51,67 @@ class BearerTokenAuthentication(BaseAuthentication):
     database unreachable, and nothing remembered) is 503 ``temporarily_unavailable``, never
     accepted.
 
+    A DPoP-bound token (``cnf.jkt``, RFC 9449) is accepted only as ``Authorization: DPoP <token>``
+    with a valid ``DPoP`` proof for this request (``resource_server.dpop``); as a bearer token, or
+    with a bad proof, it is 401 with a ``DPoP`` challenge (``error="invalid_token"`` or
+    ``"invalid_dpop_proof"``, and ``algs``). Tokens bound to nothing work as before.
+
     Sandbox tokens (``env: sandbox``, or the sandbox audience) are refused with 401
     ``invalid_token`` unless the view opts in with ``accept_sandbox_tokens = True``; it then tells
     them apart by ``request.auth.env``.
     """
 
     keyword = "bearer"
+    dpop_keyword = "dpop"  # RFC 9449 §7.1
 
     # Applied directly, not through method_decorator, which builds its wrapper again on every call
     # (about 4 µs, on every protected request).
-    @sensitive_variables("parts")  # the token: never in error reports' frame variables
+    @sensitive_variables("parts", "token")  # the token: never in error reports' frame variables
     def authenticate(self, request: Request) -> tuple[TokenClient, TokenClaims] | None:
         # From META as DRF's get_authorization_header reads it, but without request.headers, which
         # builds a mapping of every header on each request.
         parts = request.META.get("HTTP_AUTHORIZATION", "").encode(HTTP_HEADER_ENCODING).split()
-        if len(parts) < 2 or parts[0].lower() != self.keyword.encode():
+        scheme = parts[0].lower() if len(parts) >= 2 else b""
+        if scheme not in (self.keyword.encode(), self.dpop_keyword.encode()):
             return None  # no bearer credentials at all (§3.1: answered without an error code)
+        dpop = scheme == self.dpop_keyword.encode()
+        refused = DPoPInvalidToken if dpop else InvalidToken
         if len(parts) != 2:
-            raise BearerException(InvalidToken("The Authorization header must be 'Bearer <token>'."))
+            raise BearerException(refused(f"The Authorization header must be '{'DPoP' if dpop else 'Bearer'} <token>'."))
         config, verifier = current_verifier()
         try:
-            claims = verifier.verify(parts[1].decode("ascii"))
+            token = parts[1].decode("ascii")
+            claims = verifier.verify(token)
         except UnicodeDecodeError:
-            raise BearerException(InvalidToken()) from None
+            raise BearerException(refused()) from None
         except InvalidToken as error:
             # Every mode gives the client the same answer: the reason (PyJWT's words in jwks mode,
             # some of them the token's own text) is for this API's developers, at DEBUG.
             logger.debug("access token refused: %s", error.description)
-            raise BearerException(InvalidToken()) from None
+            raise BearerException(refused()) from None
         except TemporarilyUnavailable as error:
             raise BearerException(error) from None
+        if dpop:
+            self._check_proof(request, token=token, claims=claims, config=config, verifier=verifier)
+        elif claims.jkt:  # RFC 9449 §7.2: a bound token is no bearer token
+            raise BearerException(DPoPInvalidToken("This access token is bound to a DPoP key: send it as 'DPoP <token>' with a proof."))
         if _is_sandbox(claims, config) and not _accepts_sandbox_tokens(request):
-            raise BearerException(InvalidToken("Sandbox tokens are not accepted by this resource."))
+            raise BearerException(refused("Sandbox tokens are not accepted by this resource."))
         try:
             scope = parse_scope(claims.scope)
         except InvalidScope:  # a scope no server of ours issues: the token's fault, not the request's
-            raise BearerException(InvalidToken("The access token's scope is malformed.")) from None
+            raise BearerException(refused("The access token's scope is malformed.")) from None
         return TokenClient(client_id=claims.client_id, scope=scope), claims
+
+    @staticmethod
+    def _check_proof(request: Request, *, token: str, claims: TokenClaims, config: ResourceServerConfig, verifier) -> None:
+        """RFC 9449 §7.1: the request's proof, for this token and its key, used once (``resource_server.dpop``)."""
+        try:
+            proof = check_request_proof(request, token=token, claims=claims, config=config)
+            if not verifier.remember_proof(proof, now=int(time.time())):
+                raise DPoPInvalidProof("The DPoP proof was used before: make a new one for each request.")
+        except (DPoPInvalidProof, DPoPInvalidToken, TemporarilyUnavailable) as error:
+            raise BearerException(error) from None
 
     def authenticate_header(self, request: Request) -> str:
         return MissingToken().headers["WWW-Authenticate"]

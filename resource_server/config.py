@@ -34,6 +34,8 @@ REQUIRED = {"jwks": ("AUDIENCE",), "introspection": ("AUDIENCE", "CLIENT_ID", "C
 # only contradict them. It may name the issuers (realms) it trusts and the audience it answers to.
 DATABASE_KEYS = frozenset({"AUDIENCE", "SANDBOX_AUDIENCE"})
 REMOTE_ONLY = (frozenset(DEFAULTS) | {"AUDIENCE"}) - DATABASE_KEYS
+# Every mode: this API's public base URL, the start of the htu its DPoP proofs must name (resource_server.dpop).
+PUBLIC_URL = "PUBLIC_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class ResourceServerConfig:
     cache_size: int = 10_000
     jwks_max_age: float = 300
     timeout: float = 5
+    public_url: str = ""  # without a trailing "/"; "" builds DPoP's htu as resource_server.dpop says
 
     @property
     def audiences(self) -> list[str]:
@@ -86,7 +89,8 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
     mode = value.get("MODE")
     if mode not in MODES:
         raise ImproperlyConfigured(f"{SETTING}['MODE'] must be one of {', '.join(MODES)}; it is {mode!r}.")
-    unknown = set(value) - REMOTE_ONLY - DATABASE_KEYS - {"MODE", "ISSUER"}
+    unknown = set(value) - REMOTE_ONLY - DATABASE_KEYS - {"MODE", "ISSUER", PUBLIC_URL}
+    public_url = _url(value, PUBLIC_URL).rstrip("/") if value.get(PUBLIC_URL) else ""
     if unknown:
         raise ImproperlyConfigured(f"{SETTING} has unknown keys: {', '.join(sorted(unknown))}.")
     if mode == "database":
@@ -97,7 +101,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
             )
         if set(value) & REMOTE_ONLY:
             raise ImproperlyConfigured(
-                f"{SETTING} in database mode takes only MODE, ISSUER, AUDIENCE and SANDBOX_AUDIENCE: the rest "
+                f"{SETTING} in database mode takes only MODE, ISSUER, AUDIENCE, SANDBOX_AUDIENCE and PUBLIC_URL: the rest "
                 "is the server's own settings."
             )
         merged = {"AUDIENCE": "", "SANDBOX_AUDIENCE": "", **value}
@@ -105,7 +109,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
             raise ImproperlyConfigured(f"{SETTING}['SANDBOX_AUDIENCE'] in database mode needs an AUDIENCE.")
         return ResourceServerConfig(
             mode="database", issuers=_issuers(value["ISSUER"]) if "ISSUER" in value else (),
-            audience=_text(merged, "AUDIENCE"), sandbox_audience=_text(merged, "SANDBOX_AUDIENCE"),
+            audience=_text(merged, "AUDIENCE"), sandbox_audience=_text(merged, "SANDBOX_AUDIENCE"), public_url=public_url,
         )
     merged = {**DEFAULTS, **value}
     cache_seconds = _seconds(merged, "CACHE_SECONDS")
@@ -127,6 +131,7 @@ def read_config(value: Mapping[str, Any] | None, *, server_installed: bool = Tru
         cache_size=_count(merged, "CACHE_SIZE"),
         jwks_max_age=_seconds(merged, "JWKS_MAX_AGE", least=1),
         timeout=_seconds(merged, "TIMEOUT", least=0.1),
+        public_url=public_url,
     )
 
 

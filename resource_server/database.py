@@ -11,6 +11,8 @@ import logging
 from django.db import DatabaseError
 from django.views.decorators.debug import sensitive_variables
 
+from tokens.dpop import remember_proof
+from tokens.protocol.dpop import DPoPProof
 from tokens.protocol.errors import TemporarilyUnavailable
 from tokens.protocol.formats import TokenClaims
 from tokens.services import validate_access_token
@@ -37,4 +39,12 @@ class DatabaseVerifier:
         except DatabaseError as exc:
             # No traceback: its frames below this one hold the token, and error reports show them.
             logger.error("database error while verifying an access token: %s: %s", type(exc).__name__, exc)
+            raise TemporarilyUnavailable() from None
+
+    def remember_proof(self, proof: DPoPProof, *, now: int) -> bool:
+        """Record one use of a DPoP proof in the server's replay store (``tokens.dpop``); False if used before."""
+        try:
+            return remember_proof(proof, now=now)
+        except DatabaseError as exc:
+            logger.error("database error while recording a DPoP proof: %s", type(exc).__name__)
             raise TemporarilyUnavailable() from None

@@ -14,11 +14,13 @@ from urllib.parse import quote
 
 from django.views.decorators.debug import sensitive_variables
 
+from tokens.protocol.dpop import DPoPProof
 from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
-from tokens.protocol.formats import TokenClaims, hash_token, is_plausible_token
+from tokens.protocol.formats import TokenClaims, confirmed_jkt, hash_token, is_plausible_token
 
 from .caches import ExpiringCache
 from .config import ResourceServerConfig
+from .dpop import remember_in_cache
 from .discovery import Discovery
 from .transport import IssuerUnreachable, Transport
 
@@ -39,7 +41,7 @@ def claims_from_introspection(answer: Mapping[str, Any], *, issuer: str, audienc
     """The claims of an introspection answer (RFC 7662 §2.2) if it describes a live token for this API, else None.
 
     Active, unexpired, from the configured issuer (when the answer names one) and for one of the
-    API's audiences (``aud`` a string or a list, RFC 7519 §4.1.3).
+    API's audiences (``aud`` a string or a list, RFC 7519 §4.1.3); a ``cnf`` must be a DPoP ``jkt``.
     """
     if answer.get("active") is not True:
         return None
@@ -56,8 +58,13 @@ def claims_from_introspection(answer: Mapping[str, Any], *, issuer: str, audienc
         return None
     text = {name: answer.get(name) if isinstance(answer.get(name), str) else "" for name in ("sub", "client_id", "jti", "scope", "env")}
     iat = answer.get("iat")
+    try:
+        jkt = confirmed_jkt(answer.get("cnf"))  # RFC 9449 §6.2: the DPoP key a bound token needs
+    except ValueError:
+        return None  # a confirmation this API cannot check must not be read as none
     return TokenClaims(
-        iss=issuer, aud=matched[0], exp=exp, iat=iat if isinstance(iat, int) and not isinstance(iat, bool) else 0, **text
+        iss=issuer, aud=matched[0], exp=exp, iat=iat if isinstance(iat, int) and not isinstance(iat, bool) else 0,
+        jkt=jkt, **text,
     )
 
 
@@ -105,6 +112,10 @@ class IntrospectionVerifier:
         if claims is None:
             raise InvalidToken()
         return claims
+
+    def remember_proof(self, proof: DPoPProof, *, now: int) -> bool:
+        """Record one use of a DPoP proof in this API's own cache (``resource_server.dpop``); False if used before."""
+        return remember_in_cache(proof, now=now)
 
     @sensitive_variables("token")
     def _introspect(self, token: str) -> TokenClaims | None:

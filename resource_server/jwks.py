@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from jwt import PyJWKClient
 from jwt.exceptions import PyJWKClientError
 
+from tokens.protocol.dpop import DPoPProof
 from tokens.protocol.errors import InvalidToken, TemporarilyUnavailable
 from tokens.protocol.formats import (
     CLOCK_SKEW_SECONDS,
@@ -31,6 +32,7 @@ from tokens.protocol.keys import PublishedKey, load_published_key
 
 from .caches import ExpiringCache
 from .config import ResourceServerConfig
+from .dpop import remember_in_cache
 from .discovery import Discovery
 from .transport import IssuerUnreachable
 
@@ -205,6 +207,10 @@ class JWKSVerifier:
             raise InvalidToken("The access token is not valid: it was issued in the future.")
         self._verified.put(token, (claims, keys, unverified_kid(token)), expires_at=claims.exp)
         return claims
+
+    def remember_proof(self, proof: DPoPProof, *, now: int) -> bool:
+        """Record one use of a DPoP proof in this API's own cache (``resource_server.dpop``); False if used before."""
+        return remember_in_cache(proof, now=now)
 
     def _issuer_of(self, token: str) -> tuple[str, KeySet]:
         issuer = unverified_issuer(token)

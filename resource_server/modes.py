@@ -12,6 +12,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from tokens.protocol.dpop import DPoPProof
 from tokens.protocol.formats import TokenClaims
 
 from .config import SETTING, ResourceServerConfig, read_config
@@ -24,6 +25,10 @@ from .transport import Transport
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> TokenClaims:
         """The claims of a token this API may accept; ``InvalidToken`` or ``TemporarilyUnavailable`` otherwise."""
+        ...
+
+    def remember_proof(self, proof: DPoPProof, *, now: int) -> bool:
+        """Record one use of a DPoP proof (RFC 9449 §11.1); False if it was used before."""
         ...
 
 

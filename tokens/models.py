@@ -34,6 +34,8 @@ class AccessToken(models.Model):
     # The token's aud as issued (RFC 8707): its audiences separated by spaces; "" for a row written
     # before audiences existed, which reads as its realm's own audience (tokens.audiences).
     audience = models.TextField(blank=True, default="")
+    # RFC 9449 §6.2: the RFC 7638 thumbprint of the DPoP key an opaque token is bound to; "" for a bearer token.
+    jkt = models.CharField("DPoP key thumbprint", max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-issued_at"]
@@ -100,6 +102,21 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.algorithm}, {self.role})"
+
+
+class UsedDPoPProof(models.Model):
+    """A DPoP proof already presented (RFC 9449 §11.1), kept until its ``iat`` is too old to be accepted anyway.
+
+    The replay store's record when the shared cache is not there or fails (``tokens.dpop``):
+    ``proof_key`` is SHA-256 of the proof's key thumbprint and ``jti``, unique, so a second use
+    of a proof conflicts. cleartokens deletes the expired ones.
+    """
+
+    proof_key = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.proof_key
 
 
 class IssuanceCount(models.Model):

@@ -56,15 +56,18 @@ def is_live(
 
 
 def issued_claims(
-    *, issuer: str, client_id: str, environment: str, aud: Audience, iat: int, exp: int, jti: str, scope: str
+    *, issuer: str, client_id: str, environment: str, aud: Audience, iat: int, exp: int, jti: str, scope: str,
+    jkt: str = "",
 ) -> TokenClaims:
     """The claims this server gives a client's token (RFC 9068 §2.2): as issued, and as an opaque record reads.
 
     ``issuer`` is the client's realm's; ``aud`` what ``tokens.audiences.token_audience`` chose;
-    ``iat`` and ``exp`` are seconds since the epoch.
+    ``iat`` and ``exp`` are seconds since the epoch; ``jkt`` the thumbprint of the DPoP key the
+    token is bound to (RFC 9449 §6), "" for a bearer token.
     """
     return TokenClaims(
         iss=issuer, sub=client_id, client_id=client_id, aud=aud, iat=iat, exp=exp, jti=jti, scope=scope, env=environment,
+        jkt=jkt,
     )
 
 
@@ -83,12 +86,13 @@ class OpaqueRecord:
     exp: int
     revoked: bool
     audience: str = ""  # as stored (format_audience); "" for a record written before audiences
+    jkt: str = ""  # the DPoP key it is bound to (RFC 9449 §6.2), "" for a bearer token
 
     def claims(self, *, realm: KnownRealm) -> TokenClaims:
         """The token's claims, issued by realm (whose own audience a record without one was for)."""
         aud = read_stored_audience(self.audience, fallback=realm_audience(realm, self.environment))
         return issued_claims(issuer=realm.issuer, client_id=self.client_id, environment=self.environment, aud=aud,
-                             iat=self.iat, exp=self.exp, jti=self.jti, scope=self.scope)
+                             iat=self.iat, exp=self.exp, jti=self.jti, scope=self.scope, jkt=self.jkt)
 
 
 def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> None:
@@ -105,6 +109,7 @@ def insert_opaque(claims: TokenClaims, *, client: Client, token_hash: str) -> No
         "issued_at": datetime.fromtimestamp(claims.iat, UTC),
         "expires_at": datetime.fromtimestamp(claims.exp, UTC),
         "audience": format_audience(claims.aud),
+        "jkt": claims.jkt,
     }
     connection = connections[router.db_for_write(AccessToken)]
     fields = [AccessToken._meta.get_field(name) for name in _INSERTED]
@@ -121,9 +126,9 @@ def find_opaque(token_hash: str) -> OpaqueRecord | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    client_id, scope, jti, environment, issued_at, expires_at, revoked_at, audience = row
+    client_id, scope, jti, environment, issued_at, expires_at, revoked_at, audience, jkt = row
     return OpaqueRecord(client_id=client_id, environment=environment, scope=scope, jti=jti, iat=_seconds(issued_at),
-                        exp=_seconds(expires_at), revoked=revoked_at is not None, audience=audience)
+                        exp=_seconds(expires_at), revoked=revoked_at is not None, audience=audience, jkt=jkt)
 
 
 def revoked_since(moment: datetime | None, *, now: datetime) -> list[tuple[tuple[str, str], int]]:
@@ -217,7 +222,7 @@ def _insert_revoked_jwt(claims: TokenClaims, *, client: Client, now: datetime) -
 
 
 _INSERTED = ("application_id", "key_pair_id", "client_id", "environment", "scope", "token_format", "jti",
-             "token_hash", "issued_at", "expires_at", "audience")
+             "token_hash", "issued_at", "expires_at", "audience", "jkt")
 _STATEMENTS: dict[str, str] = {}
 
 
@@ -241,7 +246,7 @@ def _sql(connection, name: str) -> str:
     return sql
 
 
-_READ = ("client_id", "scope", "jti", "environment", "issued_at", "expires_at", "revoked_at", "audience")
+_READ = ("client_id", "scope", "jti", "environment", "issued_at", "expires_at", "revoked_at", "audience", "jkt")
 
 
 def _seconds(value: datetime | str) -> int:

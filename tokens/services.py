@@ -3,7 +3,7 @@
 import time
 from collections.abc import Collection, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +19,14 @@ from clients.registry import Client, find_client
 from clients.scope_grants import public_scope_names
 from clients.services import authenticate_client
 
-from . import records
+from . import dpop, records
 from .audiences import realm_audiences, token_audience
 from .keystore import invalidate_key_stores, key_store_for, published_keys_query
 from .models import SigningKey
 from .protocol.audiences import is_for_any
 from .protocol.client_assertion import ASSERTION_ALGORITHMS
 from .protocol.client_auth import PRIVATE_KEY_JWT, read_client_credentials
+from .protocol.dpop import DPOP_ALGORITHMS
 from .protocol.errors import AccessDenied, InvalidToken
 from .protocol.formats import JWTFormat, OpaqueFormat, TokenClaims, hash_token, looks_like_jwt, new_jti
 from .protocol.grants import (
@@ -48,7 +49,7 @@ CLEAR_BATCH_SIZE = 10_000
 
 def issue_token(
     *, params: Mapping[str, str], authorization: str | None, realm: KnownRealm | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, dpop_proof: str | None = None,
 ) -> TokenResponse:
     """Answer a token request to a realm (the default one unless given) with the client credentials grant (RFC 6749 §4.4).
 
@@ -57,20 +58,31 @@ def issue_token(
     realm, the client and the signing key. An opaque token is one INSERT. Either is counted in
     memory (``tokens.usage``) and logged as an audit line; ``OAUTH_AUDIT_TOKEN_ISSUANCE`` adds an
     audit row, in the same transaction as the opaque token's record.
+
+    ``dpop_proof`` is the request's ``DPoP`` header (RFC 9449 §5): a valid proof binds the token
+    to its key (``cnf.jkt``, ``token_type: DPoP``); a wrong one is ``invalid_dpop_proof``.
     """
     realm = realm or default_realm()
     policy = realm.token_policy()
     request = read_token_request(params, policy)
+    # DPoP (tokens.dpop): checked before the client, remembered once it has authenticated.
+    proof_time = int((now or timezone.now()).timestamp())
+    proof = dpop.token_request_proof(header=dpop_proof, token_endpoint=realm_urls(realm.name)["token_endpoint"],
+                                     now=proof_time) if dpop_proof is not None else None
     client = authenticate_client(
         credentials=read_client_credentials(authorization=authorization, params=params), realm=realm.name
     )
+    dpop.require_proof(client, proof)
     grant = grant_client_credentials(request, client.registered(), policy)
     throttle_token_issuance(client_id=client.client_id, realm=realm.name, rate_limit=client.token_rate_limit)
     aud = token_audience(realm=realm, client=client, requested=request.resources)  # RFC 8707
+    if proof is not None:
+        dpop.accept_proof(proof, now=proof_time)
     issued_at = _issue_time(client, now)
     claims = records.issued_claims(
         issuer=realm.issuer, client_id=client.client_id, environment=client.environment, aud=aud, iat=issued_at,
         exp=issued_at + grant.lifetime, jti=new_jti(), scope=format_scope(grant.scope),
+        jkt=proof.jkt if proof is not None else "",
     )
     opaque = grant.token_format == OpaqueFormat.name
     access_token = (OpaqueFormat() if opaque else JWTFormat(key_store_for(realm.name).active_key())).mint(claims)
@@ -83,7 +95,8 @@ def issue_token(
             environment=client.environment, details={"jti": claims.jti, "scope": claims.scope, "format": grant.token_format},
         )
     count_issued(client, token_format=grant.token_format, issued_at=claims.iat)
-    return build_token_response(access_token, grant)
+    response = build_token_response(access_token, grant)
+    return response if proof is None else replace(response, token_type=dpop.TOKEN_TYPE)
 
 
 def _issue_time(client: Client, now: datetime | None) -> int:
@@ -137,6 +150,7 @@ def server_metadata(*, realm: KnownRealm | None = None) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),  # RFC 9449 §5.1
     }
 
 
@@ -232,6 +246,7 @@ def clear_tokens(
     delete_orphan_counts()
     keys = SigningKey.objects.exclude(published_keys_query(now))
     keys_deleted = (keys if realm is None else keys.filter(realm__name=realm)).delete()[0]
+    dpop.forget_used_proofs(now=now)  # no realm of their own: each run drops every one past its time
     if keys_deleted:
         invalidate_key_stores()
     return ClearedTokens(tokens=deleted, signing_keys=keys_deleted)

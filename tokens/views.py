@@ -73,7 +73,8 @@ class TokenView(OAuthEndpoint):
 
     def post(self, request: HttpRequest) -> dict[str, Any]:
         token = services.issue_token(
-            params=self.params, authorization=request.META.get("HTTP_AUTHORIZATION"), realm=self.realm
+            params=self.params, authorization=request.META.get("HTTP_AUTHORIZATION"), realm=self.realm,
+            dpop_proof=request.META.get("HTTP_DPOP"),
         )
         return token.as_dict()
 

@@ -63,8 +63,9 @@ def test_deletes_in_batches_of_the_given_size(make_keys, request_token, django_a
     AccessToken.objects.update(expires_at=timezone.now())
     rotate_signing_key()  # a live key: nothing to drop
     # 3 batches of 2, 2 and 1 rows: a select and a delete each, the empty select, the orphan
-    # counts' delete, the used client assertions' delete (private_key_jwt), the key delete.
-    with django_assert_num_queries(3 * 2 + 1 + 1 + 1 + 1):
+    # counts' delete, the used client assertions' delete (private_key_jwt), the key delete, the used DPoP
+    # proofs' delete.
+    with django_assert_num_queries(3 * 2 + 1 + 1 + 1 + 1 + 1):
         cleared = clear_tokens(batch_size=2)
     assert (cleared.tokens, cleared.signing_keys) == (5, 0)
     assert not AccessToken.objects.exists()

@@ -39,7 +39,9 @@ HISTORIC_METADATA = (
     # Issue 15 added private_key_jwt (RFC 7523) and the algorithms its assertions may use.
     b'"token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"], '
     b'"introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"], '
-    b'"revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"]}'
+    b'"revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"], '
+    # and DPoP (RFC 9449 §5.1), after every historic member:
+    b'"dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"]}'
 )
 
 

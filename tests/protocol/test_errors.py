@@ -21,7 +21,8 @@ from tokens.protocol.errors import (
 
 ALLOWED = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 # A challenge whose quoted auth-params all stay inside the allowed set (no '"' or '\' to escape).
-CHALLENGE = re.compile(r'(Basic|Bearer) realm="[a-z]+"(, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*')
+# Basic and Bearer name their realm; DPoP's (RFC 9449 §7.1) starts with its error.
+CHALLENGE = re.compile(r'((Basic|Bearer) realm="[a-z]+"|DPoP error="[a-z_]+")(, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*')
 
 HOSTILE = [
     'x"y\\zé',

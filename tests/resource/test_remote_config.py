@@ -87,7 +87,7 @@ def test_database_mode_may_name_the_audience_it_answers_to():
 def test_database_mode_refuses_the_remote_keys(key):
     message = refused({"MODE": "database", key: JWKS.get(key, DEFAULTS.get(key))})
     assert message == (
-        "OAUTH_RESOURCE_SERVER in database mode takes only MODE, ISSUER, AUDIENCE and SANDBOX_AUDIENCE: the rest "
+        "OAUTH_RESOURCE_SERVER in database mode takes only MODE, ISSUER, AUDIENCE, SANDBOX_AUDIENCE and PUBLIC_URL: the rest "
         "is the server's own settings."
     )
 

@@ -27,6 +27,8 @@ class TokenClaims:
     """The RFC 9068 §2.2 claims of an access token, plus the key's environment.
 
     ``aud`` is one audience (a string, the common case) or several (a tuple, RFC 8707 §2).
+    ``jkt`` is the RFC 7638 thumbprint of the key a DPoP-bound token is bound to (RFC 9449 §6:
+    the claim ``cnf: {"jkt": ...}``), "" for a bearer token.
     """
 
     iss: str
@@ -38,10 +40,11 @@ class TokenClaims:
     jti: str
     scope: str
     env: str
+    jkt: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         # Spelled out: dataclasses.asdict deep-copies every value, a cost paid on every token.
-        return {
+        claims = {
             "iss": self.iss,
             "sub": self.sub,
             "client_id": self.client_id,
@@ -52,6 +55,9 @@ class TokenClaims:
             "scope": self.scope,
             "env": self.env,
         }
+        if self.jkt:
+            claims["cnf"] = {"jkt": self.jkt}
+        return claims
 
 
 class AccessTokenFormat(Protocol):
@@ -181,12 +187,29 @@ non-empty array of strings, which becomes a tuple). ``scope`` and ``env``
     """
     try:
         claims = _decode(token, find_key, issuer, audience, algorithms, now)
-        values = {name: claims.get(name, "") for name in TokenClaims.__slots__}
+        values = {name: claims.get(name, "") for name in _JWT_CLAIMS}
         if not isinstance(values["aud"], str):
             values["aud"] = tuple(values["aud"])
-        return TokenClaims(**values)
+        return TokenClaims(**values, jkt=confirmed_jkt(claims.get("cnf")))
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(f"The access token is not valid: {exc}.") from None
+
+
+# The TokenClaims read from a JWT by name; jkt is read from cnf (a top-level "jkt" means nothing).
+_JWT_CLAIMS = tuple(name for name in TokenClaims.__slots__ if name != "jkt")
+
+
+def confirmed_jkt(cnf: Any) -> str:
+    """The key thumbprint a token's ``cnf`` claim binds it to (RFC 9449 §6.1), "" when it has no ``cnf``.
+
+    Raises ``ValueError`` for a ``cnf`` that is there but is not ``{"jkt": "<thumbprint>"}``: a
+    confirmation this server cannot check must not be read as none.
+    """
+    if cnf is None:
+        return ""
+    if not isinstance(cnf, dict) or set(cnf) != {"jkt"} or not isinstance(cnf["jkt"], str) or not cnf["jkt"]:
+        raise ValueError("cnf is not a jkt confirmation")
+    return cnf["jkt"]
 
 
 def _decode(token, find_key, issuer, audience, algorithms, now) -> dict[str, Any]:

@@ -4,10 +4,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .dpop import TOKEN_TYPE as DPOP_TOKEN_TYPE
 from .errors import InvalidRequest
 from .formats import TokenClaims
 
-TOKEN_TYPE = "Bearer"  # RFC 6749 §7.1: the type every token of this server has
+TOKEN_TYPE = "Bearer"  # RFC 6749 §7.1: the type of a token bound to nothing
 INACTIVE: dict[str, Any] = {"active": False}
 
 
@@ -39,7 +40,7 @@ def introspection_response(claims: TokenClaims | None) -> dict[str, Any]:
     """
     if claims is None:
         return dict(INACTIVE)
-    return {
+    answer = {
         "active": True,
         "scope": claims.scope,
         "client_id": claims.client_id,
@@ -52,3 +53,6 @@ def introspection_response(claims: TokenClaims | None) -> dict[str, Any]:
         "jti": claims.jti,
         "env": claims.env,
     }
+    if claims.jkt:  # RFC 9449 §6.2: a DPoP-bound token says to which key, and its type
+        answer.update(token_type=DPOP_TOKEN_TYPE, cnf={"jkt": claims.jkt})
+    return answer

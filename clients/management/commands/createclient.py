@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--token-format", choices=[TokenFormat.JWT.value, TokenFormat.OPAQUE.value], default="")
         parser.add_argument("--lifetime", type=int, default=None, help="Token lifetime in seconds.")
         parser.add_argument("--resource-server", action="store_true", help="May call the introspection endpoint.")
+        parser.add_argument(
+            "--require-dpop", action="store_true", help="Refuse token requests without a DPoP proof (RFC 9449)."
+        )
         parser.add_argument("--owner", default=None, help="Username of the owning developer.")
         parser.add_argument(
             "--realm", default=DEFAULT_REALM,
@@ -81,6 +84,7 @@ class Command(BaseCommand):
                     token_format=options["token_format"],
                     token_lifetime=options["lifetime"],
                     is_resource_server=options["resource_server"],
+                    require_dpop=options["require_dpop"],
                     owner=owner,
                     create_missing_scopes=options["create_scopes"] or options["scopes"] is None,
                     audiences=options["audiences"],
