@@ -24,6 +24,9 @@ def test_audiences_are_stored_one_space_apart_without_repeats():
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({"audiences": "billing.example.com"}, "audiences", "Not an absolute URI without a fragment: billing.example.com."),
     ({"audiences": f"{BILLING}#top"}, "audiences", f"Not an absolute URI without a fragment: {BILLING}#top."),
+    ({"audiences": "https://[::1"}, "audiences", "Not an absolute URI without a fragment: https://[::1."),
+    ({"audiences": "http://:80"}, "audiences", "Not an absolute URI without a fragment: http://:80."),
+    ({"audiences": "https://a.example.com:99999999"}, "audiences", "Not an absolute URI without a fragment"),
     ({"audiences": " ".join(f"https://api{n}.example" for n in range(21))}, "audiences", "At most 20 audiences."),
     ({"audiences": BILLING, "default_audience": FILES}, "default_audience",
      "The default audience must be one of the allowed audiences."),

@@ -52,6 +52,9 @@ def test_an_application_without_audiences_may_name_none(make_keys, ask):
     "1https://billing.example.com",   # a scheme starts with a letter
     "https:",                         # a scheme and nothing
     "https://" + "a" * 300 + ".example",  # longer than any API identifier kept
+    "https://[::1",                   # an IPv6 host never closed
+    "http://:80",                     # an authority without a host
+    "https://a.example.com:99999999", # a port past 65535
 ])
 def test_a_malformed_resource_is_invalid_target_even_if_listed(make_keys, ask, resource):
     response = ask(make_keys(), ("resource", resource))

@@ -116,3 +116,11 @@ def test_createclient_refuses_a_private_key_file(make_signer, tmp_path, db):
     with pytest.raises(CommandError, match="public keys only"):
         call_command("createclient", "x", "--auth-method", "private_key_jwt", "--jwks-file", str(path))
     assert not KeyPair.objects.exists()
+
+
+def test_regeneratesecret_refuses_a_private_key_jwt_client_in_one_line(make_signer, make_application):
+    """It has no secret: a CommandError (exit 1, one line), not a traceback. Found by a fresh trial."""
+    signer = make_signer("ES256")
+    keys = registering(make_application, jwks={"keys": [signer.public_jwk]})
+    with pytest.raises(CommandError, match="^This key pair authenticates with private_key_jwt: it has no secret.$"):
+        call_command("regeneratesecret", keys.client_id, stdout=io.StringIO())

@@ -8,6 +8,7 @@ for one, an array for several), else the application's default, else its realm's
 
 import re
 from collections.abc import Collection, Mapping
+from urllib.parse import urlsplit
 
 from .errors import InvalidTarget
 
@@ -28,8 +29,21 @@ Audience = str | tuple[str, ...]
 
 
 def is_audience_uri(value: str) -> bool:
-    """Whether value is an absolute URI without a fragment (RFC 8707 §2), at most ``MAX_AUDIENCE_LENGTH`` long."""
-    return len(value) <= MAX_AUDIENCE_LENGTH and _ABSOLUTE_URI.fullmatch(value) is not None
+    """Whether value is an absolute URI without a fragment (RFC 8707 §2), at most ``MAX_AUDIENCE_LENGTH`` long.
+
+    One with an authority (``scheme://``) must name a host, and a port only as a number up to
+    65535 (RFC 3986 §3.2): ``https://[::1`` and ``http://:80`` are not URIs of anything.
+    """
+    if len(value) > MAX_AUDIENCE_LENGTH or _ABSOLUTE_URI.fullmatch(value) is None:
+        return False
+    if "://" not in value:
+        return True  # e.g. urn:example:api
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number up to 65535
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def requested_resources(params: Mapping[str, str]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ a protected resource answers with the ``DPoP`` challenges of §7.1 (``DPoPInvali
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -201,8 +202,10 @@ def _check(proof, method, urls, now, access_token, policy) -> DPoPProof:
         raise InvalidDPoPProof("The DPoP proof's htm is not this request's method.")
     if not isinstance(htu, str) or normalize_url(htu) not in urls:
         raise InvalidDPoPProof("The DPoP proof's htu is not this request's URL.")
-    if not isinstance(iat, int) or isinstance(iat, bool):
-        raise InvalidDPoPProof("The DPoP proof needs iat, a whole number of seconds.")
+    # A NumericDate (RFC 7519 §2): seconds, possibly with a fraction.
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool) or not math.isfinite(iat):
+        raise InvalidDPoPProof("The DPoP proof needs iat, a number of seconds since the epoch.")
+    iat = int(iat)
     if iat < now - policy.max_age or iat > now + policy.max_ahead:
         raise InvalidDPoPProof("The DPoP proof's iat is too old or ahead of this server's clock.")
     if access_token is not None:

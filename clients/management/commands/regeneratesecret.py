@@ -2,6 +2,7 @@
 
 import json
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from clients.models import MAX_LIFETIME_SECONDS, KeyPair
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             keys = regenerate_secret(key_pair=key_pair, grace=grace)
         except TooManySecrets as error:
             raise CommandError(str(error)) from None
+        except ValidationError as error:  # e.g. a private_key_jwt key pair, which has no secret
+            raise CommandError(" ".join(error.messages)) from None
         expires = keys.previous_secret_expires_at
         self.stdout.write(json.dumps({
             "client_id": keys.client_id,
