@@ -66,6 +66,12 @@ def _issuance_counted_at_once(settings):
     settings.OAUTH_USAGE_FLUSH_SECONDS = 0
 
 
+@pytest.fixture
+def without_shared_cache(settings):
+    """The cache is this process's own, as without REDIS_URL, even when the suite runs with Redis (CI's second run)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory):
     """A redis-server of the test module's own on a free port: never the machine's shared one."""

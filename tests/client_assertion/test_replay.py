@@ -55,7 +55,7 @@ def test_with_the_cache_down_the_database_remembers(settings, db, monkeypatch):
         forget_shared_cache_outage()
 
 
-def test_without_a_shared_cache_the_database_remembers_and_cleartokens_forgets(db):
+def test_without_a_shared_cache_the_database_remembers_and_cleartokens_forgets(db, without_shared_cache):
     verified, now = a_jti(exp_in=10), int(time.time())
     assert client_assertions.use_jti(verified, now=now) is True
     assert client_assertions.use_jti(verified, now=now) is False
@@ -65,7 +65,7 @@ def test_without_a_shared_cache_the_database_remembers_and_cleartokens_forgets(d
     assert not UsedClientAssertion.objects.exists()
 
 
-def test_a_jti_is_usable_again_once_its_assertion_expired(db):
+def test_a_jti_is_usable_again_once_its_assertion_expired(db, without_shared_cache):
     first, now = a_jti(exp_in=10), int(time.time())
     assert client_assertions.use_jti(first, now=now) is True
     later = now + 120  # past exp + skew: the earlier assertion can no longer be replayed

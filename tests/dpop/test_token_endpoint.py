@@ -14,7 +14,7 @@ from tokens.models import AccessToken, UsedDPoPProof
 from .conftest import ISSUER, TOKEN_ENDPOINT, claims_of, forged_proof, proof, require_dpop
 
 
-def test_a_valid_proof_gets_a_dpop_token_bound_to_its_key(make_keys, dpop_token, dpop_key):
+def test_a_valid_proof_gets_a_dpop_token_bound_to_its_key(make_keys, dpop_token, dpop_key, without_shared_cache):
     keys = make_keys()
     response = dpop_token(keys, proof(dpop_key))
     assert response.status_code == 200, response.content
@@ -126,7 +126,7 @@ def test_metadata_lists_the_dpop_algorithms(api_client, db):
     assert body["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"]
 
 
-def test_cleartokens_drops_used_proofs_past_their_time(make_keys, dpop_token, dpop_key):
+def test_cleartokens_drops_used_proofs_past_their_time(make_keys, dpop_token, dpop_key, without_shared_cache):
     from datetime import timedelta
 
     from django.utils import timezone
