@@ -25,6 +25,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import IntegrityError, transaction
 
 from cluster.shared_cache import call_shared_cache
+from tokens.protocol.bounded_bodies import BodyRefused, read_bounded
 from tokens.protocol.client_assertion import (
     CLOCK_SKEW,
     AssertionRejected,
@@ -104,7 +105,6 @@ class JWKSUnavailable(Exception):
 
 def fetch_client_jwks(uri: str) -> ClientKeySet:
     """GET a client's JWK Set from uri, bounded in time and size, following no redirect; raise ``JWKSUnavailable``."""
-    deadline = time.monotonic() + JWKS_FETCH_TIMEOUT
     try:
         response = _pool.request(
             "GET", uri, headers={"Accept": "application/json", "User-Agent": USER_AGENT},
@@ -115,13 +115,9 @@ def fetch_client_jwks(uri: str) -> ClientKeySet:
     try:
         if response.status != 200:
             raise JWKSUnavailable(f"status {response.status}")
-        body = bytearray()
-        while chunk := response.read1(16384):
-            body += chunk
-            if len(body) > MAX_JWKS_BYTES:
-                raise JWKSUnavailable(f"over {MAX_JWKS_BYTES} bytes")
-            if time.monotonic() > deadline:
-                raise JWKSUnavailable(f"over {JWKS_FETCH_TIMEOUT:g} s")
+        body = read_bounded(response, max_bytes=MAX_JWKS_BYTES, seconds=JWKS_FETCH_TIMEOUT, chunk=16384)
+    except BodyRefused as exc:
+        raise JWKSUnavailable(str(exc)) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise JWKSUnavailable(type(exc).__name__) from None
     finally:

@@ -7,10 +7,11 @@ refused rather than read.
 """
 
 import json
-import time
 from typing import Any
 
 import urllib3
+
+from tokens.protocol.bounded_bodies import BodyRefused, read_bounded
 
 MAX_RESPONSE_BYTES = 1 << 20  # 1 MiB: a metadata document or an introspection answer is a few KiB
 USER_AGENT = "oauthserver-resource-server/1"
@@ -52,29 +53,17 @@ class Transport:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise IssuerUnreachable(f"{method} {url}: {type(exc).__name__}") from None
         try:
-            body = self._read_body(response)
+            body = read_bounded(response, max_bytes=MAX_RESPONSE_BYTES, seconds=self._timeout)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()  # the rest is never read: the connection cannot be reused
-            raise IssuerUnreachable(f"{method} {url}: {exc if isinstance(exc, _BodyRefused) else type(exc).__name__}") from None
+            raise IssuerUnreachable(f"{method} {url}: {_reason(exc)}") from None
         response.release_conn()
         try:
             return response.status, json.loads(body)
         except (ValueError, RecursionError):
             raise IssuerUnreachable(f"{method} {url}: status {response.status}, not JSON") from None
 
-    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
-        # The timeout bounds each read; this bounds the whole body too, so a server sending a byte
-        # at a time cannot hold a request for long (read1: whatever has arrived, not a full chunk).
-        deadline = time.monotonic() + self._timeout
-        body = bytearray()
-        while chunk := response.read1(65536):
-            body += chunk
-            if len(body) > MAX_RESPONSE_BYTES:
-                raise _BodyRefused(f"the answer is over {MAX_RESPONSE_BYTES} bytes")
-            if time.monotonic() > deadline:
-                raise _BodyRefused(f"the answer took over {self._timeout:g} s to arrive")
-        return bytes(body)
 
-
-class _BodyRefused(OSError):
-    """A body this side stops reading: too large, or arriving too slowly."""
+def _reason(exc: Exception) -> str:
+    """What refused the answer: the bound its body passed (``BodyRefused``), else the error's kind."""
+    return f"the answer was refused: {exc}" if isinstance(exc, BodyRefused) else type(exc).__name__
